@@ -1,0 +1,65 @@
+/* The record that every parser fills and every sink consumes, and the
+ * reasons a line can be turned away.  Nothing here does I/O. */
+#ifndef VLSINK_RECORD_H
+#define VLSINK_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Vehicle ids end up in journal fields, JSON and CSV; keeping them short and
+ * to a safe alphabet means no sink ever has to escape them. */
+#define VEHICLE_MAX 64
+
+enum source_format {
+	SRC_NMEA_RMC,
+	SRC_NMEA_GGA,
+	SRC_NMEA_GLL,
+	SRC_GPSD_TPV,
+	SRC_CSV,
+};
+
+enum {
+	HAVE_TIME = 1 << 0,
+	HAVE_SPEED = 1 << 1,
+	HAVE_COURSE = 1 << 2,
+	HAVE_ALT = 1 << 3,
+};
+
+struct record {
+	int64_t time_ms; /* Milliseconds since the Unix epoch, UTC. */
+	double lat, lon; /* Degrees, WGS84 as sent. */
+	double speed;    /* Metres per second. */
+	double course;   /* Degrees true. */
+	double alt;      /* Metres above mean sea level. */
+	unsigned have;
+	enum source_format format;
+	char vehicle[VEHICLE_MAX + 1]; /* From the line itself (CSV); else empty. */
+};
+
+/* What a parser makes of one line. */
+enum verdict {
+	V_RECORD,  /* A position: the record is filled. */
+	V_IGNORED, /* Well-formed, but no position (GSV, SKY, a header...). */
+	V_IDENT,   /* An identification sentence: the id is filled. */
+	V_REJECT,  /* Turned away: the reason is set. */
+};
+
+enum reason {
+	R_NONE,
+	R_TOO_LONG,
+	R_BAD_CHECKSUM,
+	R_NO_CHECKSUM,
+	R_SYNTAX,
+	R_NO_FIX,
+	R_OUT_OF_RANGE,
+	R_BAD_TIME,
+	R_CONTROL_CHAR,
+	R_COUNT
+};
+
+enum checksum_mode { CK_LENIENT, CK_STRICT, CK_OFF };
+
+const char *reason_name(enum reason r);
+const char *format_name(enum source_format f);
+
+#endif
