@@ -1,6 +1,5 @@
 /* Record to text, by hand rather than through printf: this is the per-line
  * hot path, and fixed-point output needs no locale and no rounding mode. */
-#include <math.h>
 #include <string.h>
 
 #include "format.h"
@@ -10,23 +9,36 @@ static const int64_t scale[] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000
 
 static size_t put_uint(char *dst, uint64_t v, int width)
 {
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				    "25262728293031323334353637383940414243444546474849"
+				    "50515253545556575859606162636465666768697071727374"
+				    "75767778798081828384858687888990919293949596979899";
 	char tmp[24];
-	int n = 0;
+	int n = sizeof(tmp);
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v || n < width);
-	for (int i = 0; i < n; i++)
-		dst[i] = tmp[n - 1 - i];
-	return (size_t)n;
+	while (v >= 100) {
+		n -= 2;
+		memcpy(tmp + n, pairs + (v % 100) * 2, 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(tmp + n, pairs + v * 2, 2);
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	while ((int)sizeof(tmp) - n < width)
+		tmp[--n] = '0';
+	memcpy(dst, tmp + n, sizeof(tmp) - (size_t)n);
+	return sizeof(tmp) - (size_t)n;
 }
 
 /* Values reach here range-checked by the parsers, so the scaled value always
  * fits in 64 bits. */
 size_t fmt_fixed(char *dst, double v, int decimals)
 {
-	int64_t s = llround(v * (double)scale[decimals]);
+	double x = v * (double)scale[decimals];
+	int64_t s = (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
 	size_t n = 0;
 
 	if (s < 0) {
@@ -41,20 +53,28 @@ size_t fmt_fixed(char *dst, double v, int decimals)
 	return n;
 }
 
+/* Records of one connection mostly share a day, so the date part is kept
+ * from the last call rather than worked out again. */
 size_t fmt_time(char *dst, int64_t ms)
 {
+	static int64_t last_day = INT64_MIN;
+	static char date[11];
 	int64_t days = ms >= 0 ? ms / MS_PER_DAY : -((-ms + MS_PER_DAY - 1) / MS_PER_DAY);
 	int64_t rem = ms - days * MS_PER_DAY;
-	int y;
-	unsigned m, d;
 
-	civil_from_days(days, &y, &m, &d);
-	put_uint(dst, (uint64_t)y, 4);
-	dst[4] = '-';
-	put_uint(dst + 5, m, 2);
-	dst[7] = '-';
-	put_uint(dst + 8, d, 2);
-	dst[10] = 'T';
+	if (days != last_day) {
+		int y;
+		unsigned m, d;
+		civil_from_days(days, &y, &m, &d);
+		put_uint(date, (uint64_t)y, 4);
+		date[4] = '-';
+		put_uint(date + 5, m, 2);
+		date[7] = '-';
+		put_uint(date + 8, d, 2);
+		date[10] = 'T';
+		last_day = days;
+	}
+	memcpy(dst, date, 11);
 	put_uint(dst + 11, (uint64_t)(rem / 3600000), 2);
 	dst[13] = ':';
 	put_uint(dst + 14, (uint64_t)(rem / 60000 % 60), 2);

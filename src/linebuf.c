@@ -1,6 +1,7 @@
 /* Line framing.  The buffer never grows: a line longer than the cap is
  * reported once, then everything up to the next LF is thrown away, so a
  * sender can neither make us allocate nor split its garbage into lines. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,12 +47,22 @@ size_t linebuf_pending(const struct linebuf *lb)
 	return lb->skipping ? 0 : lb->end - lb->start;
 }
 
+/* Eight bytes at a time: a byte below 0x20 or equal to 0x7f sets its high
+ * bit in the mask (the classic "has less than" and "has zero" word tricks). */
 static int has_control(const char *p, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)p;
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones * 0x80;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] == 0x7f)
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, del;
+		memcpy(&w, p + i, 8);
+		del = w ^ (ones * 0x7f);
+		if (((w - ones * 0x20) & ~w & highs) | ((del - ones) & ~del & highs))
+			return 1;
+	}
+	for (; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
 			return 1;
 	return 0;
 }
