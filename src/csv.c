@@ -51,10 +51,17 @@ enum verdict csv_parse(const char *p, size_t n, struct parse_out *out)
 		return V_IGNORED;
 	if (scan_vehicle(f[0], fn[0], r->vehicle))
 		return reject(out, R_SYNTAX);
+	/* Both time forms start with a digit; anything else is not a time at
+	 * all (often a torn NMEA sentence), so it is not called a bad one. */
+	if (fn[1] == 0 || f[1][0] < '0' || f[1][0] > '9')
+		return reject(out, R_SYNTAX);
 	if (is_epoch(f[1], fn[1]) ? scan_epoch(f[1], fn[1], &r->time_ms)
 				  : scan_iso8601(f[1], fn[1], &r->time_ms))
 		return reject(out, R_BAD_TIME);
 	r->have |= HAVE_TIME;
+	/* A tracker without a fix sends its id and time with no position. */
+	if (fn[2] == 0 && fn[3] == 0)
+		return reject(out, R_NO_FIX);
 	if ((why = number(f[2], fn[2], -90, 90, &r->lat)) != R_NONE ||
 	    (why = number(f[3], fn[3], -180, 180, &r->lon)) != R_NONE)
 		return reject(out, why);

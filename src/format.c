@@ -13,24 +13,27 @@ static size_t put_uint(char *dst, uint64_t v, int width)
 				    "25262728293031323334353637383940414243444546474849"
 				    "50515253545556575859606162636465666768697071727374"
 				    "75767778798081828384858687888990919293949596979899";
-	char tmp[24];
-	int n = sizeof(tmp);
+	int len = 1;
 
+	for (uint64_t t = v; t >= 10; t /= 10)
+		len++;
+	if (len < width)
+		len = width;
+	char *p = dst + len;
 	while (v >= 100) {
-		n -= 2;
-		memcpy(tmp + n, pairs + (v % 100) * 2, 2);
+		p -= 2;
+		memcpy(p, pairs + (v % 100) * 2, 2);
 		v /= 100;
 	}
 	if (v >= 10) {
-		n -= 2;
-		memcpy(tmp + n, pairs + v * 2, 2);
+		p -= 2;
+		memcpy(p, pairs + v * 2, 2);
 	} else {
-		tmp[--n] = (char)('0' + v);
+		*--p = (char)('0' + v);
 	}
-	while ((int)sizeof(tmp) - n < width)
-		tmp[--n] = '0';
-	memcpy(dst, tmp + n, sizeof(tmp) - (size_t)n);
-	return sizeof(tmp) - (size_t)n;
+	while (p > dst)
+		*--p = '0';
+	return (size_t)len;
 }
 
 /* Values reach here range-checked by the parsers, so the scaled value always
@@ -94,22 +97,21 @@ struct writer {
 
 /* Starts a field: JSON writes the key only when the value is known, CSV
  * always writes the column separator.  Says whether to write the value. */
-static int field(struct writer *w, const char *key, int known)
+static int field_(struct writer *w, const char *key, size_t len, int known)
 {
 	if (w->json && !known)
 		return 0;
 	if (w->fields++)
 		w->p[w->n++] = ',';
 	if (w->json) {
-		size_t k = strlen(key);
-		w->p[w->n++] = '"';
-		memcpy(w->p + w->n, key, k);
-		w->n += k;
-		w->p[w->n++] = '"';
-		w->p[w->n++] = ':';
+		memcpy(w->p + w->n, key, len);
+		w->n += len;
 	}
 	return known;
 }
+
+/* The key is a literal, so its JSON form and length are known at compile time. */
+#define field(w, key, known) field_(w, "\"" key "\":", sizeof("\"" key "\":") - 1, known)
 
 /* Strings here are vehicle ids, peers and format names: none needs escaping. */
 static void text(struct writer *w, const char *s, size_t len)

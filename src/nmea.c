@@ -1,10 +1,14 @@
 /* NMEA 0183: RMC, GGA and GLL from any talker, the identification sentences
  * of Traccar's T55 family ($PGID, $PCPTI), checksums, and the date that GGA
  * and GLL do not carry. */
+#include <stdint.h>
 #include <string.h>
 
 #include "parse.h"
 #include "scan.h"
+
+/* A knot is one nautical mile (1852 m) an hour, exactly. */
+#define KNOT (1852.0 / 3600.0)
 
 /* RMC has at most 14 fields in NMEA 4.1; a few spare cover vendor variants. */
 #define MAX_FIELDS 20
@@ -12,7 +16,7 @@
 struct fields {
 	const char *p[MAX_FIELDS];
 	size_t n[MAX_FIELDS];
-	int count;
+	int count; /* May exceed MAX_FIELDS: the rest were not kept. */
 };
 
 static int hexval(char c)
@@ -26,22 +30,52 @@ static int hexval(char c)
 	return -1;
 }
 
-static int split(const char *p, size_t n, struct fields *f)
+static void push(struct fields *f, const char *from, const char *to)
 {
-	const char *end = p + n;
+	if (f->count < MAX_FIELDS) {
+		f->p[f->count] = from;
+		f->n[f->count] = (size_t)(to - from);
+	}
+	f->count++;
+}
+
+/* The fields of the sentence up to the '*', and the XOR of their bytes, eight
+ * bytes at a time: a word XOR folds down to the byte XOR, and a comma shows as
+ * a zero byte of w ^ ",,,,,,,,", found with the exact (carry-free) test. */
+static void scan_body(const char *body, size_t len, struct fields *f, unsigned *xor)
+{
+	const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f), commas = UINT64_C(0x2c2c2c2c2c2c2c2c);
+	const char *start = body;
+	uint64_t acc = 0;
+	size_t i = 0;
 
 	f->count = 0;
-	for (;;) {
-		const char *c = memchr(p, ',', (size_t)(end - p));
-		if (f->count == MAX_FIELDS)
-			return -1;
-		f->p[f->count] = p;
-		f->n[f->count] = (size_t)((c ? c : end) - p);
-		f->count++;
-		if (!c)
-			return 0;
-		p = c + 1;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w, t;
+		memcpy(&w, body + i, 8);
+		acc ^= w;
+		t = w ^ commas;
+		uint64_t zero = ~(((t & low7) + low7) | t | low7);
+		while (zero) {
+			const char *c = body + i + (__builtin_ctzll(zero) >> 3);
+			push(f, start, c);
+			start = c + 1;
+			zero &= zero - 1;
+		}
 	}
+	acc ^= acc >> 32;
+	acc ^= acc >> 16;
+	acc ^= acc >> 8;
+	unsigned x = (unsigned)(acc & 0xff);
+	for (; i < len; i++) {
+		x ^= (unsigned char)body[i];
+		if (body[i] == ',') {
+			push(f, start, body + i);
+			start = body + i + 1;
+		}
+	}
+	push(f, start, body + len);
+	*xor = x;
 }
 
 static int is_upper_alnum(const char *p, size_t n)
@@ -62,7 +96,11 @@ static enum reason coordinate(const char *p, size_t n, const char *h, size_t hn,
 		return R_SYNTAX;
 	if (hn != 1 || (h[0] != pos && h[0] != neg))
 		return R_SYNTAX;
-	double deg = (double)(long)(v / 100);
+	/* Checked before the conversion below, which would overflow an int
+	 * on the eighteen digits that scan_decimal lets through. */
+	if (v >= (lim + 1) * 100)
+		return R_OUT_OF_RANGE;
+	double deg = (double)(int)(v / 100);
 	double min = v - deg * 100;
 	v = deg + min / 60;
 	if (min >= 60 || v > lim)
@@ -135,7 +173,7 @@ static enum reason rmc(struct session *s, const struct fields *f, struct record 
 		return R_NO_FIX;
 	if ((why = position(f, 3, r)) != R_NONE)
 		return why;
-	if ((why = optional(f, 7, 0, 2000, 0.514444, &r->speed, HAVE_SPEED, &r->have)) != R_NONE ||
+	if ((why = optional(f, 7, 0, 2000, KNOT, &r->speed, HAVE_SPEED, &r->have)) != R_NONE ||
 	    (why = optional(f, 8, 0, 360, 1, &r->course, HAVE_COURSE, &r->have)) != R_NONE)
 		return why;
 	if (f->n[9] != 6 || scan_uint(f->p[9], 2, 31, &d) || scan_uint(f->p[9] + 2, 2, 12, &m) ||
@@ -216,26 +254,26 @@ enum verdict nmea_parse(struct session *s, const char *p, size_t n, struct parse
 {
 	struct fields f;
 	const char *body = p + 1;
-	size_t len = n - 1;
+	unsigned x;
 	int sum = -1;
 
 	/* The checksum, if any, is the last three bytes: '*' and two hex digits. */
+	size_t len = n - 1;
 	const char *star = memchr(body, '*', len);
 	if (star) {
-		size_t tail = (size_t)(p + n - star);
-		if (tail != 3 || hexval(star[1]) < 0 || hexval(star[2]) < 0)
+		if ((size_t)(p + n - star) != 3 || hexval(star[1]) < 0 || hexval(star[2]) < 0)
 			return reject(out, R_BAD_CHECKSUM);
 		sum = hexval(star[1]) << 4 | hexval(star[2]);
 		len = (size_t)(star - body);
 	}
-	const char *comma = memchr(body, ',', len);
-	size_t alen = comma ? (size_t)(comma - body) : len;
+	scan_body(body, len, &f, &x);
+	size_t alen = f.n[0];
 	if (!is_upper_alnum(body, alen))
 		return reject(out, R_SYNTAX);
 
 	/* Devices send a fixed checksum on $PGID, so it is not checked there. */
 	if (alen == 4 && !memcmp(body, "PGID", 4)) {
-		if (split(body, len, &f) || f.count != 2)
+		if (f.count != 2)
 			return reject(out, R_SYNTAX);
 		return ident(f.p[1], f.n[1], out);
 	}
@@ -243,16 +281,12 @@ enum verdict nmea_parse(struct session *s, const char *p, size_t n, struct parse
 		if (sum < 0) {
 			if (s->checksum == CK_STRICT)
 				return reject(out, R_NO_CHECKSUM);
-		} else {
-			unsigned x = 0;
-			for (size_t i = 0; i < len; i++)
-				x ^= (unsigned char)body[i];
-			if ((int)x != sum)
-				return reject(out, R_BAD_CHECKSUM);
+		} else if ((int)x != sum) {
+			return reject(out, R_BAD_CHECKSUM);
 		}
 	}
 	if (alen == 5 && !memcmp(body, "PCPTI", 5)) {
-		if (split(body, len, &f) || f.count < 2)
+		if (f.count < 2)
 			return reject(out, R_SYNTAX);
 		return ident(f.p[1], f.n[1], out);
 	}
@@ -269,7 +303,7 @@ enum verdict nmea_parse(struct session *s, const char *p, size_t n, struct parse
 		decode = gll;
 	else
 		return V_IGNORED;
-	if (split(body, len, &f))
+	if (f.count > MAX_FIELDS)
 		return reject(out, R_SYNTAX);
 	enum reason why = decode(s, &f, &out->rec);
 	return why == R_NONE ? V_RECORD : reject(out, why);

@@ -19,7 +19,7 @@ static int is_digit(char c)
 /* [+-]digits[.digits]: no exponent, no spaces, at least one digit.  Digits
  * past the 18th significant one are dropped from the fraction; an integer
  * part that long is refused, as no coordinate or speed comes near it. */
-int scan_decimal(const char *p, size_t n, double *out)
+static int scan_decimal_long(const char *p, size_t n, double *out)
 {
 	size_t i = 0;
 	int neg = 0, sig = 0, frac = 0, dot = 0, any = 0;
@@ -50,6 +50,38 @@ int scan_decimal(const char *p, size_t n, double *out)
 	if (!any)
 		return -1;
 	double v = (double)m / pow10_tab[frac];
+	*out = neg ? -v : v;
+	return 0;
+}
+
+/* [+-]digits[.digits]: no exponent, no spaces, at least one digit.  Up to 18
+ * characters after the sign, the digits fit a uint64_t exactly: the common
+ * case, and the fast one. */
+int scan_decimal(const char *p, size_t n, double *out)
+{
+	size_t i = 0, dot = 0;
+	int neg = 0;
+	uint64_t m = 0;
+
+	if (n > 0 && (p[0] == '-' || p[0] == '+')) {
+		neg = p[0] == '-';
+		i++;
+	}
+	if (n - i > 18)
+		return scan_decimal_long(p, n, out);
+	size_t start = i;
+	for (; i < n; i++) {
+		unsigned d = (unsigned)(unsigned char)p[i] - '0';
+		if (d <= 9)
+			m = m * 10 + d;
+		else if (p[i] == '.' && !dot)
+			dot = i + 1;
+		else
+			return -1;
+	}
+	if (n - start - (dot != 0) == 0)
+		return -1;
+	double v = (double)m / pow10_tab[dot ? n - dot : 0];
 	*out = neg ? -v : v;
 	return 0;
 }

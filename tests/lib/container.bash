@@ -35,11 +35,14 @@
 #                        journald. On any failure: prints the nspawn log tail
 #                        on stderr, cleans up (ct_stop) and returns 1.
 #                        Exports CT_ROOT CT_LEADER CT_NSPAWN_PID CT_LOG
-#                        CT_NAME CT_DIR.
+#                        CT_NAME CT_DIR CT_MNTNS CT_BOOT_MS (boot time).
 #   ct_exec CMD...       run CMD inside the container (all namespaces of the
-#                        container's PID 1, clean environment); exit status of
-#                        CMD is returned; stdin/stdout/stderr are passed.
+#                        container's PID 1, clean environment, cwd /); exit
+#                        status of CMD is returned (128+N if killed by signal
+#                        N); stdin/stdout/stderr are passed. ~9 ms per call.
 #                        Extra environment: ct_exec env FOO=bar CMD...
+#                        CMD runs outside the container's cgroups (not in a
+#                        unit); use systemd-run inside for a real unit.
 #   ct_sh 'SCRIPT' [ARG...]   bash -c SCRIPT inside the container.
 #   ct_write DEST [MODE] write stdin to DEST (absolute path inside the
 #                        container), creating parent directories.
@@ -74,10 +77,18 @@
 #     visible inside, and files written to $CT_ROOT/tmp or $CT_ROOT/run are
 #     hidden too. Use ct_copy_in / ct_write, which write from inside.
 #   * Writing through $CT_ROOT from the host follows absolute symlinks on the
-#     HOST (e.g. $CT_ROOT/etc/resolv.conf -> /run/...). Only write real
-#     directories there (etc/systemd/system, usr/local/...), or use
+#     HOST (e.g. usr/sbin/ip -> /bin/ip, usr/lib/cpp -> /etc/alternatives/cpp).
+#     Only write real directories there (etc/systemd/system,
+#     usr/local/...), or use
 #     ct_write/ct_copy_in which resolve paths inside the container.
+#   * Writes made inside the container (also under /work) go to the tmpfs
+#     and vanish at ct_stop; the host repository is never modified.
 #   * After placing unit files: ct_exec systemctl daemon-reload.
+#   * journald stores stream/native entries asynchronously: poll with
+#     ct_wait_until instead of reading the journal right after logging.
+#   * Do not kill a ct_exec (nsenter) with SIGKILL while its command runs: the
+#     orphan becomes a zombie of the host init inside the container's pid
+#     namespace and delays the container's poweroff by ~10 s (ct_stop copes).
 
 # Units masked at boot: slow, noisy, or unwanted in a test container.
 : "${CT_MASK_DEFAULT:=postgresql.service postgresql@.service \
@@ -287,8 +298,11 @@ _ct_start_impl() {
 		now=$(_ct_now_ms)
 		((now < deadline)) || { _ct_err "boot did not finish within ${CT_BOOT_TIMEOUT:-60}s (state: ${out:-?})"; return 1; }
 		_ct_pid_alive "$CT_NSPAWN_PID" || { _ct_err "systemd-nspawn exited during boot"; return 1; }
-		out=$(timeout -k 1 $(((deadline - now + 999) / 1000)) \
-			nsenter -t "$leader" -a systemctl is-system-running --wait 2>&1)
+		# timeout runs *inside*: a host-side timeout would kill nsenter and
+		# orphan systemctl to the host init; the resulting zombie sits in the
+		# container's pid namespace and stalls its shutdown for ~10 s
+		out=$(nsenter -t "$leader" -a timeout -k 1 $(((deadline - now + 999) / 1000)) \
+			systemctl is-system-running --wait 2>&1)
 		case $out in
 		running) break ;;
 		degraded)
@@ -321,10 +335,21 @@ ct_exec() {
 		_ct_err "ct_exec: container is not running"
 		return 125
 	fi
-	nsenter -t "$CT_LEADER" -a -- env -i \
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		HOME=/root LANG=C.UTF-8 TERM=dumb SYSTEMD_PAGER= SYSTEMD_COLORS=0 \
-		"$@"
+	# Process tree: nsenter (host pid ns) -> sh (container) -> CMD.
+	# If the host-side nsenter died first (Ctrl-C, TERM to the process group)
+	# its child would be orphaned to the *host* init, not to the container's
+	# PID 1; as a zombie it stays in the container's pid namespace and stalls
+	# the container's shutdown for ~10 s. So nsenter and the wrapper sh ignore
+	# INT/TERM/HUP/QUIT, CMD gets them back at default (env
+	# --default-signal), and its fate comes back as an exit code (128+signal,
+	# like bash's $?).
+	(
+		trap '' INT TERM HUP QUIT
+		exec nsenter -t "$CT_LEADER" -a -- /usr/bin/env -i \
+			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LANG=C.UTF-8 TERM=dumb SYSTEMD_PAGER= SYSTEMD_COLORS=0 \
+			/bin/sh -c 'env --default-signal=INT,TERM,HUP,QUIT -- "$@"; exit $?' ct_exec "$@"
+	)
 }
 
 ct_sh() {
@@ -413,7 +438,7 @@ _ct_stop_impl() {
 
 	if _ct_is_our_nspawn "$nspawn" "$name"; then
 		if _ct_is_our_leader "$leader" "$mntns"; then
-			timeout -k 1 5 nsenter -t "$leader" -a systemctl poweroff --no-block >/dev/null 2>&1 || true
+			nsenter -t "$leader" -a timeout -k 1 5 systemctl poweroff --no-block >/dev/null 2>&1 || true
 		else
 			kill -TERM "$nspawn" 2>/dev/null || true # nspawn asks PID 1 to halt
 		fi
@@ -441,6 +466,8 @@ _ct_stop_impl() {
 		_ct_err "ct_stop: mounts under $dir remain, leaving it in place"
 		return 1
 	fi
+	# nspawn's image lock; left behind when nspawn was killed
+	rm -f "$dir/.#root.lck"
 	[[ -d $dir/root ]] && rmdir "$dir/root"
 	[[ -d $dir/tmpfs ]] && rmdir "$dir/tmpfs"
 	if [[ -n ${CT_KEEP_LOG:-} ]]; then

@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# Real receivers: the captures of gpsd's regression suite, when they sit in
+# ../shared/corpus/gpsd (they are not part of the project).  Each *.log goes
+# through vlsink with its '#' header stripped, and every position record is
+# compared with gpsd's own decoding in the *.log.chk beside it.
+#
+# gpsd merges a whole reporting cycle into one TPV, so records are matched to
+# TPVs by fix time, not line by line: a record agrees when some TPV of the
+# same time has latitude and longitude within 1e-6 degrees of it (and, for
+# RMC, speed within 0.01 m/s).  Captures of binary protocols (bu303-moving is
+# SiRF, navisys-gr701w u-blox UBX) carry no NMEA text: vlsink rejects their
+# lines, gpsd decodes them, and they make no comparisons, which is right.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+CORPUS=$BATS_TEST_DIRNAME/../../shared/corpus/gpsd
+VLSINK=${VLSINK:-$BATS_TEST_DIRNAME/../build/std/vlsink}
+
+# Reads the records (as $r) and the .chk (raw lines) and prints one
+# line: RMC and GGA/GLL comparisons made, then every problem found.
+#
+# gpsd reports at the end of a cycle, and learns which sentence ends it from
+# the first cycles; a capture may also stop mid-cycle.  So the first and last
+# RMC of a capture may have no TPV of their time; any other RMC must have
+# one.  GGA and GLL are compared whenever gpsd reported their time (a GGA
+# before the first RMC is dated today by vlsink, and gpsd reports no time
+# without a date).
+COMPARE='
+def near(a; b; tol): (a - b | fabs) <= tol;
+def agrees($x):
+	near(.lat; $x.lat; 1e-6) and near(.lon; $x.lon; 1e-6) and
+	($x.format != "nmea-rmc" or $x.speed == null or
+	 (.speed != null and near(.speed; $x.speed; 0.01)));
+[inputs | fromjson? | select(type == "object" and .class == "TPV" and .time != null
+	and .lat != null and .lon != null)] as $tpv
+| ($tpv | group_by(.time) | map({key: .[0].time, value: .}) | from_entries) as $by_time
+| ($r | map(select(.format | startswith("nmea-")) | select(.time != null))) as $recs
+| ($recs | map(select(.format == "nmea-rmc")) | length) as $nrmc
+| reduce ($recs | to_entries[]) as {key: $i, value: $x}
+	({rmc: 0, pos: 0, nth_rmc: 0, problems: []};
+	 ($by_time[$x.time] // []) as $c
+	 | if $c == [] then
+		if $x.format == "nmea-rmc" and .nth_rmc != 0 and .nth_rmc != $nrmc - 1 then
+			.problems += ["no gpsd report at \($x.time) for the RMC record \($x | tojson)"]
+		else . end
+	   elif any($c[]; agrees($x)) then
+		if $x.format == "nmea-rmc" then .rmc += 1 else .pos += 1 end
+	   else
+		.problems += ["disagrees: \($x | tojson) vs gpsd \($c | map({lat, lon, speed}) | tojson)"]
+	   end
+	 | if $x.format == "nmea-rmc" then .nth_rmc += 1 else . end)
+| "\(.rmc) \(.pos) \(.problems | join("; "))"
+'
+
+setup_file() {
+	[[ -d $CORPUS ]] || return 0
+	local log
+	for log in "$CORPUS"/*.log; do
+		local base=$BATS_FILE_TMPDIR/${log##*/}
+		grep -av '^#' "$log" >"$base.in" || true
+		local rc=0
+		"$VLSINK" --sink=stdout --format=json <"$base.in" >"$base.out" 2>"$base.err" || rc=$?
+		echo "$rc" >"$base.rc"
+	done
+}
+
+setup() {
+	[[ -d $CORPUS ]] || skip "no gpsd corpus at $CORPUS"
+	[[ -x $VLSINK ]] || fail "no vlsink at $VLSINK (make, or set VLSINK)"
+	compgen -G "$CORPUS/*.log" >/dev/null || fail "no captures in $CORPUS"
+}
+
+@test "corpus: vlsink exits 0 and accounts for every line of every capture" {
+	local log base lines summary bad=""
+	for log in "$CORPUS"/*.log; do
+		base=$BATS_FILE_TMPDIR/${log##*/}
+		lines=$(wc -l <"$base.in")
+		summary=$(grep -a ': eof: ' "$base.err" || true)
+		if [[ $(<"$base.rc") != 0 ]]; then
+			bad+="${log##*/}: exit status $(<"$base.rc")"$'\n'
+		elif [[ ! $summary =~ eof:\ ([0-9]+)\ accepted,\ ([0-9]+)\ ignored,\ ([0-9]+)\ rejected ]]; then
+			bad+="${log##*/}: no summary line: $(tail -n 1 "$base.err")"$'\n'
+		elif ((BASH_REMATCH[1] + BASH_REMATCH[2] + BASH_REMATCH[3] != lines)); then
+			bad+="${log##*/}: $lines lines, but: $summary"$'\n'
+		fi
+	done
+	[[ -z $bad ]] || fail "$bad"
+}
+
+@test "corpus: every RMC, GGA and GLL agrees with gpsd's decoding of the same fix" {
+	local log base result rmc pos problems with_fix bad="" report=""
+	for log in "$CORPUS"/*.log; do
+		base=$BATS_FILE_TMPDIR/${log##*/}
+		[[ -e $log.chk ]] || continue
+		result=$(jq -nrR --slurpfile r "$base.out" "$COMPARE" "$log.chk")
+		read -r rmc pos problems <<<"$result"
+		with_fix=$(grep -acE '^\$[A-Z]{2}RMC,[^,]*,A,' "$base.in" || true)
+		report+="${log##*/}: $rmc RMC and $pos GGA/GLL records agree"$'\n'
+		if [[ -n $problems ]]; then
+			bad+="${log##*/}: $problems"$'\n'
+		elif ((with_fix > 0 && rmc == 0)); then
+			bad+="${log##*/}: $with_fix RMC sentences with a fix, but no record compared"$'\n'
+		fi
+	done
+	printf '%s' "$report"
+	[[ -z $bad ]] || fail "$bad"
+}

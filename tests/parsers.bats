@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# The parsers, table-driven: the case files under tests/cases run through
+# vlsink on stdin (format in tests/lib/cases.bash).  The few cases that are
+# easier to generate than to write down follow the tables.
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+load 'lib/cases'
+
+setup() {
+	[[ -x $VLSINK ]] || fail "no vlsink at $VLSINK (make, or set VLSINK)"
+}
+
+# "$body" becomes "$body*HH": XOR of the bytes between '$' and '*'.  In a
+# bash of its own, as bats traces every command of a test.
+nmea() {
+	bash -c 'x=0
+		for b in $(printf "%s" "$1" | od -An -v -tu1); do
+			((x ^= b))
+		done
+		printf "\$%s*%02X" "$1" "$x"' nmea "$1"
+}
+
+# Runs a case file in a bash of its own, for the same reason.
+cases() {
+	VLSINK=$VLSINK bash "$BATS_TEST_DIRNAME/lib/cases.bash" "$BATS_TEST_DIRNAME/cases/$1.cases"
+}
+
+# n copies of a string (without newlines).
+repeat() {
+	yes "$1" | head -n "$2" | tr -d '\n'
+}
+
+@test "nmea.cases" {
+	cases nmea
+}
+
+@test "tpv.cases" {
+	cases tpv
+}
+
+@test "csv.cases" {
+	cases csv
+}
+
+@test "ident.cases" {
+	cases ident
+}
+
+@test "no case file is left out of this suite" {
+	local f names=""
+	for f in "$BATS_TEST_DIRNAME"/cases/*.cases; do
+		f=${f##*/}
+		names+="${f%.cases} "
+	done
+	assert_equal "$names" "csv ident nmea tpv "
+}
+
+@test "the checksum helper agrees with the NMEA reference example" {
+	assert_equal "$(nmea 'GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,')" \
+		'$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*47'
+}
+
+@test "an RMC of 3990 commas fits --max-line=4000 and is a syntax error" {
+	local line
+	line=$(nmea "GPRMC$(repeat , 3990)")
+	((${#line} <= 4000))
+	case_check "3990 commas" "checksummed" "vlsink --max-line=4000" \
+		"$line" "reject syntax"
+}
+
+@test "a GSV of 3990 commas is merely ignored, and so is one with fields" {
+	case_check "GSV commas" "checksummed" "vlsink --max-line=4000" \
+		"$(nmea "GPGSV$(repeat , 3990)")" "ignored" \
+		"$(nmea "GPGSV$(repeat ,1 1990)")" "ignored"
+}
+
+@test "10,000 commas are too long for the default --max-line, and for 4000" {
+	local line
+	line=$(nmea "GPRMC$(repeat , 10000)")
+	case_check "10000 commas" "default max-line" "vlsink" "$line" "reject too-long"
+	case_check "10000 commas" "max-line 4000" "vlsink --max-line=4000" "$line" "reject too-long"
+}
+
+@test "a CSV line of 3990 commas is a syntax error" {
+	case_check "csv commas" "" "vlsink --max-line=4000" \
+		"bus$(repeat , 3990)" "reject syntax"
+}
+
+@test "JSON nested 1,990 deep is refused without recursing that far" {
+	case_check "deep JSON" "arrays" "vlsink --max-line=4000" \
+		"{\"class\":\"TPV\",\"x\":$(repeat '[' 1990)$(repeat ']' 1990)}" "reject syntax"
+	case_check "deep JSON" "objects" "vlsink --max-line=4000" \
+		"{\"class\":\"SKY\",\"x\":$(repeat '{"a":' 660)1$(repeat '}' 660)}" "reject syntax"
+	case_check "deep JSON" "unterminated" "vlsink --max-line=4000" \
+		"$(repeat '[' 3999)" "reject syntax"
+}
+
+@test "GGA before any RMC and without --date is dated today (UTC)" {
+	# A minute ago, so that the day is the one the fix was taken on even
+	# when the test runs just after midnight.
+	local now t day tod
+	now=$(date -u +%s)
+	t=$((now - 60))
+	day=$(date -u -d "@$t" +%Y-%m-%d)
+	tod=$(date -u -d "@$t" +%H%M%S)
+	case_check "today" "" "vlsink" \
+		"$(nmea "GPGGA,$tod,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")" \
+		"{\"time\":\"${day}T${tod:0:2}:${tod:2:2}:${tod:4:2}.000Z\",\"lat\":48.1173000,\"lon\":11.5166667,\"alt\":545.40,\"format\":\"nmea-gga\"}"
+}
