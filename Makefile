@@ -28,25 +28,37 @@ SD_CFLAGS := $(shell pkg-config --cflags libsystemd 2>/dev/null)
 SD_LIBS   := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 LDLIBS   += $(SD_LIBS) -lm
 
-SRCS      = $(wildcard src/*.c)
-OBJS      = $(SRCS:src/%.c=$(BUILD)/%.o)
+# Three programs share src/: vlsink, the collector (framer, JSON validator,
+# log helper) and the exporter.
+VLSINK_SRCS = main.c linebuf.c parse.c nmea.c tpv.c csv.c scan.c format.c \
+            sink.c sink_fifo.c sink_journal.c log.c
+OBJS      = $(VLSINK_SRCS:%.c=$(BUILD)/%.o)
 BIN       = $(BUILD)/vlsink
+COLLECT   = $(BUILD)/vlsink-collect
+COLLECT_OBJS = $(BUILD)/collect.o $(BUILD)/json.o $(BUILD)/linebuf.o $(BUILD)/log.o
+UNITS     = vlsink.socket vlsink@.service vlsink-collect.socket vlsink-collect.service
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DOCDIR   ?= $(PREFIX)/share/doc/vlsink
 
 # Debian packages the build and the tests need; `make deps` installs what is
 # missing (as root) or prints the apt-get line.
 DEB_BUILD = libsystemd-dev pkg-config
 DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-clients \
-            iproute2 psmisc time
+            iproute2 psmisc time cppcheck clang clang-tidy libclang-rt-14-dev valgrind \
+            man-db
 
-.PHONY: all deps deps-test check test run bench install uninstall clean lint fuzz
+.PHONY: all deps deps-test deps-fuzz check test run bench install uninstall clean lint fuzz
 
-all: $(BIN)
+all: $(BIN) $(COLLECT)
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)/.dir
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SD_CFLAGS) -c -o $@ $<
 
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+$(COLLECT): $(COLLECT_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(COLLECT_OBJS)
 
 $(BUILD)/gen-nmea: tests/bench/gen-nmea.c | $(BUILD)/.dir
 	$(CC) $(CFLAGS) -o $@ $<
@@ -62,6 +74,7 @@ deps-test:
 	@scripts/deps.sh $(DEB_BUILD) $(DEB_TEST)
 
 check: deps-test
+	$(MAKE) lint
 	$(MAKE) WERROR=1 all $(BUILD)/gen-nmea
 	VLSINK=$(abspath $(BIN)) bats --print-output-on-failure tests
 	$(MAKE) WERROR=1 SANITIZE=address,undefined all
@@ -78,16 +91,48 @@ bench: deps-test
 	$(MAKE) all $(BUILD)/gen-nmea
 	VLSINK=$(abspath $(BIN)) GEN=$(abspath $(BUILD)/gen-nmea) tests/bench/bench.sh
 
+# Units get the installed binary's path. With DESTDIR empty on a machine
+# running systemd, the vlsink user is created and units are reloaded.
 install: all
 	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/vlsink
+	install -D -m 0755 $(COLLECT) $(DESTDIR)$(BINDIR)/vlsink-collect
 	install -D -m 0644 man/vlsink.1 $(DESTDIR)$(MANDIR)/man1/vlsink.1
+	install -D -m 0644 man/vlsink-collect.1 $(DESTDIR)$(MANDIR)/man1/vlsink-collect.1
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' units/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -D -m 0644 units/vlsink.sysusers $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
+	for d in vlsink@.service.d/fifo.conf vlsink-collect.service.d/chain.conf; do \
+		install -d $(DESTDIR)$(DOCDIR)/units/$$(dirname $$d) && \
+		sed 's|@BINDIR@|$(BINDIR)|g' examples/units/$$d > $(DESTDIR)$(DOCDIR)/units/$$d || exit 1; \
+	done
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemd-sysusers $(SYSUSERSDIR)/vlsink.conf && systemctl daemon-reload; \
+	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/vlsink $(DESTDIR)$(MANDIR)/man1/vlsink.1
+	rm -f $(DESTDIR)$(BINDIR)/vlsink $(DESTDIR)$(BINDIR)/vlsink-collect
+	rm -f $(DESTDIR)$(MANDIR)/man1/vlsink.1 $(DESTDIR)$(MANDIR)/man1/vlsink-collect.1
+	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
+	rm -rf $(DESTDIR)$(DOCDIR)
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
+# Static analysis; both are clean and CI keeps them so.
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
-	    --suppress=missingIncludeSystem src/
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance --std=c11 \
+	    --suppress=missingIncludeSystem -D_GNU_SOURCE src/
+	clang-tidy --quiet src/*.c -- -std=c11 -D_GNU_SOURCE $(SD_CFLAGS)
+
+# libFuzzer harnesses (clang, libclang-rt-14-dev); FUZZ_SECONDS per harness.
+FUZZ_SECONDS ?= 60
+fuzz: deps-fuzz
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+deps-fuzz:
+	@scripts/deps.sh clang libclang-rt-14-dev
 
 clean:
 	rm -rf build

@@ -138,8 +138,10 @@ size_t format_record(char *dst, enum out_format f, const struct record *r, const
 		dst[w.n++] = '{';
 	if (field(&w, "vehicle", o->vehicle != NULL))
 		text(&w, o->vehicle, strlen(o->vehicle));
-	if (field(&w, "time", r->have & HAVE_TIME))
-		text(&w, t, fmt_time(t, r->time_ms));
+	if (field(&w, "time", r->have & HAVE_TIME)) {
+		size_t tn = fmt_time(t, r->time_ms);
+		text(&w, t, tn);
+	}
 	if (field(&w, "lat", 1))
 		fixed(&w, r->lat, 7);
 	if (field(&w, "lon", 1))

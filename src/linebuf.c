@@ -107,10 +107,12 @@ enum lb_event linebuf_next(struct linebuf *lb, struct lb_line *out)
 		}
 		if (avail < lb->max + 2)
 			return LB_NONE;
+		/* Only the window is known to belong to the overlong line: the
+		 * next line may already be in the buffer behind it. */
 		out->p = p;
 		out->n = lb->max;
 		lb->skipping = 1;
-		lb->start = lb->end;
+		lb->start += window;
 		return LB_TOO_LONG;
 	}
 }

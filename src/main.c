@@ -209,9 +209,12 @@ static void parse_options(int argc, char **argv, struct options *o)
 			puts("vlsink " VERSION);
 			exit(0);
 		default:
-			if (optopt)
-				usage_error("unknown option -%c, or it lacks its value", optopt);
-			usage_error("unknown option %s, or it lacks or has an extra value", argv[optind - 1]);
+			/* getopt_long sets optopt to 0 for an unknown long option, to
+			 * its value (>= 256, or 'h'/'V') for one missing or given an
+			 * extra value, and to the letter for a short one. */
+			if (optopt > 0 && optopt < 256 && optopt != 'h' && optopt != 'V')
+				usage_error("unknown option -%c", optopt);
+			usage_error("%s: unknown option, or a missing or extra value", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -273,7 +276,7 @@ static void check_input(int fd)
 
 static void find_peer(int fd, struct peer *peer)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss);
 	unsigned port = 0;
 	int v6 = 0;
@@ -415,43 +418,52 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 }
 
 /* Blocks for input, but never longer than the idle timeout allows.  Returns
- * the bytes read, 0 at the end of the stream, or -1 with c->t.end set. */
+ * the bytes read, 0 at the end of the stream, or -1 with c->t.end set.  The
+ * stop signals are held off between looking at the flag and waiting, and let
+ * in by ppoll alone: one that arrives in between cannot go unnoticed while
+ * vlsink sleeps on a quiet connection. */
 static ssize_t read_some(struct conn *c, int fd, struct linebuf *lb, int64_t idle_deadline)
 {
 	size_t room;
 	char *space = linebuf_space(lb, &room);
+	sigset_t stops, old;
 
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
 	for (;;) {
-		if (stop_requested) {
-			c->t.end = "signal";
-			return -1;
-		}
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct timespec ts, *tsp = NULL;
 		if (idle_deadline) {
 			int64_t left = idle_deadline - monotonic_ms();
-			struct pollfd pfd = { fd, POLLIN, 0 };
 			if (left <= 0) {
 				c->t.end = "idle-timeout";
 				return -1;
 			}
-			int r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-			if (r < 0 && errno != EINTR) {
-				note("input: poll: %s", strerror(errno));
-				c->t.end = "input-error";
-				return -1;
-			}
-			if (r <= 0)
-				continue;
+			ts.tv_sec = (time_t)(left / 1000);
+			ts.tv_nsec = (long)(left % 1000) * 1000000;
+			tsp = &ts;
 		}
+		sigprocmask(SIG_BLOCK, &stops, &old);
+		int r = stop_requested ? 0 : ppoll(&pfd, 1, tsp, &old);
+		int e = errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (stop_requested) {
+			c->t.end = "signal";
+			return -1;
+		}
+		if (r < 0 && e != EINTR) {
+			note("input: poll: %s", strerror(e));
+			c->t.end = "input-error";
+			return -1;
+		}
+		if (r <= 0)
+			continue;
 		ssize_t n = read(fd, space, room);
 		if (n >= 0)
 			return n;
-		if (errno == EINTR)
+		if (errno == EINTR || errno == EAGAIN)
 			continue;
-		if (errno == EAGAIN) {
-			struct pollfd pfd = { fd, POLLIN, 0 };
-			poll(&pfd, 1, 1000);
-			continue;
-		}
 		if (errno == ECONNRESET || errno == ETIMEDOUT || errno == EHOSTUNREACH) {
 			c->t.end = "reset";
 			return -1;
@@ -515,6 +527,7 @@ int main(int argc, char **argv)
 	c.opt = &opt;
 	c.sink = &opt.sink;
 	c.tokens = REJECT_BURST;
+	c.refill_at = monotonic_ms() + REJECT_REFILL_MS;
 	c.session.checksum = opt.checksum;
 	c.session.now_ms = realtime_ms();
 	if (opt.have_date) {
@@ -532,13 +545,14 @@ int main(int argc, char **argv)
 		note("out of memory");
 		return EXIT_SOFTWARE;
 	}
+	/* A sink that never opened is reported like one that failed later: the
+	 * counts say that no input was read. */
 	int r = sink_open(c.sink);
-	if (r < 0) {
-		note("cannot open the sink: %s", strerror(-r));
-		return EXIT_SINK;
-	}
-
-	r = serve(&c, fd, &lb);
+	if (r < 0)
+		note("cannot open the sink: %s",
+		     r == -ETIMEDOUT ? "gave up waiting for it after the stop signal" : strerror(-r));
+	else
+		r = serve(&c, fd, &lb);
 	if (r < 0) {
 		note("sink failed: %" PRIu64 " record(s) not delivered", c.undelivered + c.sink->pending);
 		c.t.end = "sink-error";

@@ -139,7 +139,7 @@ int scan_hhmmss(const char *p, size_t n, int64_t *ms_of_day)
 		return -1;
 	if (h > 23 || m > 59 || s > 60)
 		return -1;
-	*ms_of_day = ((int64_t)h * 3600 + m * 60 + s) * 1000 + frac;
+	*ms_of_day = ((int64_t)h * 3600 + (int64_t)m * 60 + s) * 1000 + frac;
 	return 0;
 }
 
@@ -208,7 +208,7 @@ int scan_iso8601(const char *p, size_t n, int64_t *ms)
 	int y = (int)(c * 100 + yy);
 	if (!valid_date(y, mo, d) || h > 23 || mi > 59 || s > 60)
 		return -1;
-	*ms = days_from_civil(y, mo, d) * MS_PER_DAY + ((int64_t)h * 3600 + mi * 60 + s) * 1000 + frac;
+	*ms = days_from_civil(y, mo, d) * MS_PER_DAY + ((int64_t)h * 3600 + (int64_t)mi * 60 + s) * 1000 + frac;
 	return 0;
 }
 

@@ -61,7 +61,20 @@ int sink_open(struct sink *s)
 static int write_all(struct sink *s, const char *p, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = write(s->fd, p, n);
+		size_t chunk = n;
+		if (stop_requested) {
+			/* Once stopping, a reader that no longer reads must not
+			 * hold vlsink past the grace period: wait for room with a
+			 * timeout, then write no more than a pipe takes at once. */
+			struct pollfd pfd = { s->fd, POLLOUT, 0 };
+			if (!sink_may_wait(s))
+				return -ETIMEDOUT;
+			if (poll(&pfd, 1, 200) <= 0)
+				continue;
+			if (chunk > PIPE_BUF)
+				chunk = PIPE_BUF;
+		}
+		ssize_t w = write(s->fd, p, chunk);
 		if (w >= 0) {
 			p += w;
 			n -= (size_t)w;
@@ -190,7 +203,7 @@ void sink_summary(struct sink *s, const struct peer *peer, const char *vehicle, 
 		left -= (size_t)k;
 	}
 	if (p != reasons && left > 1)
-		strcat(p, ")");
+		memcpy(p, ")", 2);
 	if (s->kind == SINK_JOURNAL) {
 		journal_summary(s, peer, vehicle, t, reasons);
 		return;

@@ -22,10 +22,10 @@ static void pause_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-int fifo_open(struct sink *s)
+/* Waits for a reader and opens the FIFO; "said" tells whether the wait has
+ * already been announced. */
+static int open_for_reader(struct sink *s, int said)
 {
-	int said = 0;
-
 	for (;;) {
 		int fd = open(s->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (fd >= 0) {
@@ -55,6 +55,29 @@ int fifo_open(struct sink *s)
 	}
 }
 
+int fifo_open(struct sink *s)
+{
+	return open_for_reader(s, 0);
+}
+
+/* The reader went away.  The old descriptor stays open until another reader
+ * has come: a pipe keeps its unread bytes only while someone holds it open,
+ * and what the last reader left unread is the next reader's. */
+static int reader_gone(struct sink *s)
+{
+	int old = s->fd;
+
+	note("%s: reader went away, waiting for another", s->path);
+	s->fd = -1;
+	int r = open_for_reader(s, 1);
+	if (r < 0) {
+		s->fd = old;
+		return r;
+	}
+	close(old);
+	return 0;
+}
+
 int fifo_write(struct sink *s, const char *p, size_t n)
 {
 	for (;;) {
@@ -72,10 +95,10 @@ int fifo_write(struct sink *s, const char *p, size_t n)
 			return -EIO;
 		}
 		if (errno == EPIPE) {
-			note("%s: reader went away, waiting for another", s->path);
-			close(s->fd);
-			s->fd = -1;
-			pause_ms(RETRY_MS);
+			int r = reader_gone(s);
+			if (r < 0)
+				return r;
+			continue;
 		} else if (errno == EAGAIN) {
 			struct pollfd pfd = { s->fd, POLLOUT, 0 };
 			if (poll(&pfd, 1, 1000) > 0 && !(pfd.revents & POLLOUT))

@@ -122,7 +122,7 @@ static int literal(struct cursor *c, const char *word)
 {
 	size_t n = strlen(word);
 
-	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n))
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
 		return -1;
 	c->p += n;
 	return 0;

@@ -1,0 +1,382 @@
+#!/usr/bin/env bats
+# The sinks: record formats on stdout, the FIFO (no reader, reader going away,
+# many writers, backpressure), the journal when its socket is absent, and
+# write errors.
+
+load 'lib/common'
+
+setup() {
+	common_setup
+	RMC=$(nmea "$RMC_BODY")
+	GGA=$(nmea "$GGA_BODY")
+	GSV=$(nmea "$GSV_BODY")
+}
+
+teardown() {
+	common_teardown
+}
+
+@test "--format=json: every known field, nothing for unknown ones" {
+	printf '%s\r\n%s\r\n' "$RMC" "$GGA" >"$T/in"
+	REMOTE_ADDR=192.0.2.7 REMOTE_PORT=4242 vl --vehicle=bus-7 <"$T/in"
+	assert_equal "$status" 0
+	assert_equal "$(line_count "$OUT")" 2
+	run jq -c 'keys' "$OUT"
+	assert_output '["course","format","lat","lon","peer","speed","time","vehicle"]
+["alt","format","lat","lon","peer","time","vehicle"]'
+	jq -e -s '
+		(.[0] | .vehicle == "bus-7" and .peer == "192.0.2.7:4242" and .format == "nmea-rmc"
+			and .time == "1994-03-23T12:35:19.000Z"
+			and (.lat - 48.1173 | fabs) < 1e-6 and (.lon - 11.5166667 | fabs) < 1e-6
+			and (.speed - 11.5236 | fabs) < 1e-3 and (.course - 84.4 | fabs) < 1e-6)
+		and (.[1] | .format == "nmea-gga" and .time == "1994-03-23T12:35:19.000Z"
+			and (.alt - 545.4 | fabs) < 1e-6)' "$OUT"
+	# Degrees with at least 6 decimals.
+	run grep -cE '"lat":-?[0-9]+\.[0-9]{6,},"lon":-?[0-9]+\.[0-9]{6,},' "$OUT"
+	assert_output 2
+
+	# Without a vehicle id or a peer, the keys are left out.
+	vl <"$T/in"
+	run jq -c 'keys' "$OUT"
+	assert_output '["course","format","lat","lon","speed","time"]
+["alt","format","lat","lon","time"]'
+}
+
+@test "--format=csv: vehicle,time,lat,lon,speed,course,alt,format,peer; empty when unknown" {
+	printf '%s\n%s\n' "$RMC" "$GGA" >"$T/in"
+	REMOTE_ADDR=192.0.2.7 REMOTE_PORT=4242 vl --format=csv --vehicle=bus-7 <"$T/in"
+	assert_equal "$status" 0
+	run awk -F, '{ print NF }' "$OUT"
+	assert_output $'9\n9'
+	IFS=, read -r v t lat lon speed course alt format peer <"$OUT"
+	assert_equal "$v,$t,$format,$peer" "bus-7,1994-03-23T12:35:19.000Z,nmea-rmc,192.0.2.7:4242"
+	[[ $lat == 48.1173* && $lon == 11.51666* && $speed == 11.52* && $course == 84.4* ]]
+	assert_equal "$alt" ""
+	IFS=, read -r v t lat lon speed course alt format peer < <(sed -n 2p "$OUT")
+	assert_equal "$speed,$course,$format" ",,nmea-gga"
+	[[ $alt == 545.4* ]]
+
+	vl --format=csv <"$T/in"
+	run cut -d, -f1,7-9 "$OUT"
+	assert_output $',,nmea-rmc,\n,545.40,nmea-gga,'
+}
+
+@test "--format=raw: the accepted line as received, without its CR" {
+	bad=${RMC/\*/0*} # Checksum no longer matches.
+	printf '%s\r\n%s\r\n%s\r\n%s\n%s' "$RMC" "$GSV" "$bad" "$GGA" 'v1,1700000000,1.5,2.5' >"$T/in"
+	vl --format=raw <"$T/in"
+	assert_equal "$status" 0
+	assert_equal "$(cat "$OUT")" "$RMC"$'\n'"$GGA"$'\n'"v1,1700000000,1.5,2.5"
+	assert_equal "$(summary_counts)" "3 1 1"
+}
+
+@test "--sink=fifo:PATH delivers every record" {
+	gen_nmea 3000 >"$T/in"
+	vl <"$T/in" # The same records on stdout, for comparison.
+	cp "$OUT" "$T/expected"
+	mkfifo "$T/fifo"
+	cat "$T/fifo" >"$T/got" 3>&- &
+	track $!
+	reader=$!
+	vl --sink=fifo:"$T/fifo" <"$T/in"
+	assert_equal "$status" 0
+	assert_equal "$(cat "$OUT")" ""
+	wait_exit "$reader" 10
+	cmp "$T/expected" "$T/got"
+	assert_equal "$(summary_counts)" "3000 0 0"
+}
+
+@test "FIFO without a reader: vlsink waits, reads nothing, then delivers to a late reader" {
+	gen_nmea 500 >"$T/in"
+	mkfifo "$T/fifo"
+	"$VLSINK" --format=raw --sink=fifo:"$T/fifo" <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+	track $!
+	vpid=$!
+	wait_until 10 file_has "$ERR" 'no reader, waiting'
+	sleep 1
+	alive "$vpid"
+	assert_equal "$(fdinfo_pos "$vpid" 0)" 0 # Backpressure: the input stays unread.
+	cat "$T/fifo" >"$T/got" 3>&- &
+	track $!
+	reader=$!
+	wait_exit "$vpid" 10
+	assert_equal "$status" 0
+	wait_exit "$reader" 10
+	cmp <(tr -d '\r' <"$T/in") "$T/got"
+	grep -q 'reader present, delivering' "$ERR"
+}
+
+@test "FIFO that does not exist yet is waited for; a regular file is refused" {
+	printf '%s\n' "$RMC" >"$T/in"
+	"$VLSINK" --format=raw --sink=fifo:"$T/later" <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+	track $!
+	vpid=$!
+	wait_until 10 file_has "$ERR" 'does not exist, waiting'
+	alive "$vpid"
+	mkfifo "$T/later"
+	cat "$T/later" >"$T/got" 3>&- &
+	track $!
+	wait_exit "$vpid" 10
+	assert_equal "$status" 0
+	wait_exit "$BG_PID" 10
+	assert_equal "$(cat "$T/got")" "$RMC"
+
+	: >"$T/plain"
+	vl --sink=fifo:"$T/plain" <"$T/in"
+	assert_equal "$status" 74
+	grep -q 'not a FIFO' "$ERR"
+	assert_equal "$(stat -c %s "$T/plain")" 0
+}
+
+@test "FIFO reader goes away mid-stream: vlsink waits for the next; nothing lost, nothing torn" {
+	mkfifo "$T/in" "$T/fifo"
+	for i in $(seq 1 60); do rmc_at "$i"; echo; done >"$T/batch1"
+	for i in $(seq 61 120); do rmc_at "$i"; echo; done >"$T/batch2"
+	env --default-signal=PIPE "$VLSINK" --format=raw --sink=fifo:"$T/fifo" <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+	track $!
+	vpid=$!
+	exec 5>"$T/in"
+	# The first reader takes 1000 bytes, stopping in the middle of a
+	# record, and leaves: what it did not read stays in the pipe.
+	dd if="$T/fifo" of="$T/got1" bs=1 count=1000 status=none 3>&- 5>&- &
+	track $!
+	reader=$!
+	cat "$T/batch1" >&5
+	wait_exit "$reader" 10
+	assert_equal "$(stat -c %s "$T/got1")" 1000
+	cat "$T/batch2" >&5
+	wait_until 10 file_has "$ERR" 'reader went away, waiting for another'
+	sleep 0.5
+	alive "$vpid" # SIGPIPE did not kill it.
+	cat "$T/fifo" >"$T/got2" 3>&- 5>&- &
+	track $!
+	reader=$!
+	exec 5>&-
+	wait_exit "$vpid" 10
+	assert_equal "$status" 0
+	wait_exit "$reader" 10
+	cmp <(cat "$T/batch1" "$T/batch2") <(cat "$T/got1" "$T/got2")
+	assert_equal "$(summary_counts)" "120 0 0"
+}
+
+@test "stdout reader gone: EPIPE is a sink failure (exit 74), never a SIGPIPE death" {
+	mkfifo "$T/in"
+	# SIGPIPE at its default, whatever this shell inherited; the reader
+	# closes its end before vlsink has anything to write.
+	bg_group bash -c '
+		{ env --default-signal=PIPE "$1" <"$2/in" 2>"$2/err"; echo $? >"$2/rc"; } | {
+			exec 0<&-
+			touch "$2/closed"
+			sleep 30
+		}' vl-epipe "$VLSINK" "$T"
+	exec 5>"$T/in"
+	wait_until 10 test -e "$T/closed"
+	printf '%s\n' "$RMC" >&5
+	exec 5>&-
+	wait_until 10 test -s "$T/rc"
+	assert_equal "$(cat "$T/rc")" 74
+	grep -q '1 record(s) not delivered' "$ERR"
+}
+
+@test "stdout write error (/dev/full): exit 74, the loss reported" {
+	printf '%s\n%s\n' "$RMC" "$GGA" >"$T/in"
+	status=0
+	"$VLSINK" <"$T/in" >/dev/full 2>"$ERR" || status=$?
+	assert_equal "$status" 74
+	grep -q 'sink failed: 2 record(s) not delivered' "$ERR"
+	summary | grep -q 'sink-error'
+}
+
+@test "many concurrent writers into one FIFO: every record once, none torn" {
+	gen_nmea 2000 >"$T/in"
+	mkfifo "$T/fifo"
+	cat "$T/fifo" >"$T/got" 3>&- &
+	track $!
+	reader=$!
+	exec 6>"$T/fifo" # Keeps the reader from seeing EOF between writers.
+	pids=()
+	for w in $(seq 1 20); do
+		"$VLSINK" --vehicle="v$w" --sink=fifo:"$T/fifo" <"$T/in" >/dev/null 2>"$T/err.$w" 3>&- 6>&- &
+		track $!
+		pids+=("$!")
+	done
+	for p in "${pids[@]}"; do
+		wait_exit "$p" 60
+		assert_equal "$status" 0
+	done
+	exec 6>&-
+	wait_exit "$reader" 10
+	assert_equal "$(line_count "$T/got")" 40000
+	# Every line one whole JSON record; each vehicle's 2000 records once each.
+	jq -r -R 'fromjson | "\(.vehicle) \(.time) \(.format)"' "$T/got" >"$T/keys"
+	assert_equal "$(line_count "$T/keys")" 40000
+	run bash -c "sort '$T/keys' | uniq -d | head -n 3"
+	assert_output ""
+	run bash -c "cut -d' ' -f1 '$T/keys' | sort | uniq -c | awk '{ print \$1 }' | sort -u"
+	assert_output 2000
+	run bash -c "cut -d' ' -f1 '$T/keys' | sort -u | wc -l"
+	assert_output 20
+}
+
+@test "many concurrent writers of long raw lines: every line arrives whole, once" {
+	mkfifo "$T/fifo"
+	for w in $(seq 1 16); do
+		# Lines of 100 to 3900 bytes, so that records often straddle
+		# what one write can carry.
+		awk -v w="$w" 'BEGIN {
+			srand(w)
+			for (i = 1; i <= 150; i++) {
+				n = 100 + int(rand() * 3800)
+				pad = sprintf("%*s", n, "")
+				gsub(/ /, "p", pad)
+				printf "{\"class\":\"TPV\",\"device\":\"w%d-%d-%s\",\"mode\":2,\"lat\":1.5,\"lon\":2.5}\n", w, i, pad
+			}
+		}' >"$T/in.$w"
+	done
+	cat "$T/fifo" >"$T/got" 3>&- &
+	track $!
+	reader=$!
+	exec 6>"$T/fifo"
+	pids=()
+	for w in $(seq 1 16); do
+		"$VLSINK" --format=raw --max-line=4000 --sink=fifo:"$T/fifo" <"$T/in.$w" >/dev/null 2>"$T/err.$w" 3>&- 6>&- &
+		track $!
+		pids+=("$!")
+	done
+	for p in "${pids[@]}"; do
+		wait_exit "$p" 60
+		assert_equal "$status" 0
+	done
+	exec 6>&-
+	wait_exit "$reader" 10
+	cmp <(cat "$T"/in.* | sort) <(sort "$T/got")
+}
+
+@test "backpressure: a sink that does not read stops vlsink reading; then all arrives" {
+	gen_nmea 200000 >"$T/in"
+	size=$(stat -c %s "$T/in")
+	for sink in fifo stdout; do
+		rm -f "$T/fifo" "$T/got"
+		mkfifo "$T/fifo"
+		exec 7<>"$T/fifo" # A reader that never reads.
+		if [[ $sink == fifo ]]; then
+			"$VLSINK" --sink=fifo:"$T/fifo" <"$T/in" >/dev/null 2>"$ERR" 3>&- 7>&- &
+		else
+			"$VLSINK" <"$T/in" >"$T/fifo" 2>"$ERR" 3>&- 7>&- &
+		fi
+		track $!
+		vpid=$!
+		wait_until 20 settled "$vpid" 0
+		alive "$vpid"
+		pos=$(fdinfo_pos "$vpid" 0)
+		echo "$sink: vlsink stopped reading at $pos of $size bytes"
+		((pos < size / 4))
+		cat "$T/fifo" >"$T/got" 3>&- 7>&- &
+		track $!
+		reader=$!
+		wait_exit "$vpid" 30
+		assert_equal "$status" 0
+		exec 7>&-
+		wait_exit "$reader" 10
+		assert_equal "$(line_count "$T/got")" 200000
+		assert_equal "$(summary_counts)" "200000 0 0"
+	done
+}
+
+# in_private_run CMD...: runs CMD with an empty tmpfs over the journal
+# socket's directory, in a mount namespace of its own: the machine's journal
+# can be neither seen nor written.  Everything execs (this function, unshare,
+# bash), so the pid of "in_private_run CMD &" is the pid of CMD.
+in_private_run() {
+	exec unshare -m -- bash -c '
+		for d in /run/systemd/journal /run/systemd /run; do
+			[[ -d $d ]] && break
+		done
+		mount -t tmpfs -o mode=0755 tmpfs "$d" || exit 125
+		exec "$@"' in_private_run "$@"
+}
+
+need_private_mount() {
+	unshare -m -- mount -t tmpfs tmpfs "$BATS_TEST_TMPDIR" 2>/dev/null ||
+		skip "needs root to mount a tmpfs in a private mount namespace (unshare -m)"
+}
+
+# fake_journal PID: binds a datagram socket at the journal's path inside
+# PID's mount namespace and appends what arrives to $T/journal.  Refuses
+# unless PID's mount namespace is another than this shell's.
+fake_journal() {
+	[[ $(readlink "/proc/$1/ns/mnt") != "$(readlink /proc/self/ns/mnt)" ]] ||
+		fail "process $1 is not in a private mount namespace"
+	nsenter -t "$1" -m -- sh -c '
+		mkdir -p /run/systemd/journal &&
+		exec socat -u UNIX-RECV:/run/systemd/journal/socket,unlink-early \
+			OPEN:"$0",creat,append' "$T/journal" 3>&- 5>&- 6>&- 7>&- &
+	track $!
+	wait_until 10 nsenter -t "$1" -m -- test -S /run/systemd/journal/socket
+}
+
+@test "journal socket absent at start: vlsink waits without reading, then delivers" {
+	need_private_mount
+	printf '%s\n' "$RMC" >"$T/in"
+	in_private_run "$VLSINK" --sink=journal --vehicle=bus-7 <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+	track $!
+	vpid=$!
+	wait_until 10 file_has "$ERR" 'journal socket absent, waiting'
+	sleep 1
+	alive "$vpid"
+	assert_equal "$(fdinfo_pos "$vpid" 0)" 0
+	fake_journal "$vpid"
+	wait_exit "$vpid" 10
+	assert_equal "$status" 0
+	wait_until 10 file_has "$T/journal" '^LINES_ACCEPTED=1$'
+	grep -qx 'SYSLOG_IDENTIFIER=vlsink' "$T/journal"
+	grep -qx 'PRIORITY=6' "$T/journal"
+	grep -qx 'VEHICLE_ID=bus-7' "$T/journal"
+	grep -qx 'LATITUDE=48.1173000' "$T/journal"
+	grep -qx 'SOURCE_FORMAT=nmea-rmc' "$T/journal"
+	grep -qxF "RAW_LINE=$RMC" "$T/journal"
+	assert_equal "$(cat "$OUT")" ""
+}
+
+@test "journal socket absent: SIGTERM gives up after the grace period, exit 74" {
+	need_private_mount
+	printf '%s\n' "$RMC" >"$T/in"
+	in_private_run "$VLSINK" --sink=journal <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+	track $!
+	vpid=$!
+	wait_until 10 file_has "$ERR" 'journal socket absent, waiting'
+	sleep 0.5
+	alive "$vpid"
+	kill -TERM "$vpid"
+	start=$SECONDS
+	wait_exit "$vpid" 15
+	assert_equal "$status" 74
+	((SECONDS - start >= 3)) # It waited its grace period first.
+	grep -q 'gave up waiting' "$ERR"
+	grep -q '0 record(s) not delivered' "$ERR"
+	summary | grep -q 'sink-error: 0 accepted, 0 ignored, 0 rejected, 0 bytes'
+}
+
+@test "journal socket gone mid-stream: the record waits; SIGTERM reports it undelivered" {
+	need_private_mount
+	mkfifo "$T/in"
+	in_private_run "$VLSINK" --sink=journal <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+	track $!
+	vpid=$!
+	exec 5>"$T/in"
+	wait_until 10 file_has "$ERR" 'journal socket absent, waiting'
+	fake_journal "$vpid"
+	printf '%s\n' "$RMC" >&5
+	wait_until 10 file_has "$T/journal" '^LATITUDE=48.1173000$'
+	nsenter -t "$vpid" -m -- rm /run/systemd/journal/socket
+	printf '%s\n%s\n' "$GGA" "$RMC" >&5
+	wait_until 10 bash -c "[[ \$(grep -c 'journal socket absent, waiting' '$ERR') == 2 ]]"
+	sleep 0.5
+	alive "$vpid"
+	kill -TERM "$vpid"
+	wait_exit "$vpid" 15
+	assert_equal "$status" 74
+	grep -q 'sink failed: 2 record(s) not delivered' "$ERR"
+	summary | grep -q 'sink-error: 1 accepted'
+	assert_equal "$(grep -c '^LATITUDE=' "$T/journal")" 1
+}
