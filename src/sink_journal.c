@@ -31,10 +31,10 @@ int journal_wait(struct sink *s)
 	int said = 0;
 
 	while (!journal_present()) {
-		if (!said++)
-			note("%s: journal socket absent, waiting for journald", JOURNAL_SOCKET);
 		if (!sink_may_wait(s))
 			return -ETIMEDOUT;
+		if (!said++)
+			note("%s: journal socket absent, waiting for journald", JOURNAL_SOCKET);
 		struct timespec ts = { 0, RETRY_MS * 1000000L };
 		nanosleep(&ts, NULL);
 	}
