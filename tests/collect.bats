@@ -1,4 +1,8 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2016,SC2030,SC2031,SC2086
+# (SC2016: sh -c scripts take their arguments as "$1"; SC2030/SC2031: bats runs
+# each test in a subshell, PIDS is per test on purpose; SC2086: $WRAP is split
+# into words on purpose.)
 #
 # vlsink-collect: the central FIFO's reader.  Checks that valid records pass
 # through unchanged and in order, that hostile input is rejected without harm,
@@ -52,7 +56,6 @@ teardown() {
 # started as `env ... $WRAP "$C"` instead, so that $! is its pid, not that of
 # a subshell running this function.
 collect() {
-	# shellcheck disable=SC2086
 	$WRAP "$C" "$@"
 }
 
@@ -89,8 +92,7 @@ reap() {
 	wait "$1" || RC=$?
 }
 
-lines_are() { [ "$(wc -l < "$1" 2>/dev/null || echo 0)" -eq "$2" ]; }
-lines_at_least() { [ "$(wc -l < "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+lines_are() { [ -e "$1" ] && [ "$(wc -l < "$1")" -eq "$2" ]; }
 has() { grep -q -e "$2" "$1" 2>/dev/null; }
 
 # Bytes waiting in a FIFO, without taking any.
@@ -121,7 +123,9 @@ all_whole() {
 # nsenter -t $HOLDER -m (which execs them: $! stays their pid).
 make_small_disk() {
 	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
-	command -v unshare > /dev/null && command -v nsenter > /dev/null || skip "needs unshare and nsenter"
+	if ! command -v unshare > /dev/null || ! command -v nsenter > /dev/null; then
+		skip "needs unshare and nsenter"
+	fi
 	MNT=$T/mnt
 	mkdir -p "$MNT"
 	unshare -m --propagation private sh -c \
@@ -432,10 +436,10 @@ holder_ready() {
 	perl -MFcntl -MPOSIX=dup2 -e 'sysopen(my $f, $ARGV[0], O_RDWR | O_NONBLOCK) or die;
 		dup2(fileno($f), 3) or die; shift; exec @ARGV or die' \
 		"$T/fifo" env LISTEN_FDS=1 "$C" --output="$T/out" 2> "$T/err" &
-	PIDS+=($!)
 	local cpid=$!
-	sleep 0.2
-	cat "$T/recs" >&7
+	PIDS+=("$cpid")
+	cat "$T/recs" >&7 3>&- &
+	PIDS+=($!)
 	wait_for 20 lines_are "$T/out" 3000
 	kill -TERM "$cpid"
 	reap "$cpid"
@@ -457,11 +461,12 @@ holder_ready() {
 	run cat "$T/err"
 	assert_output --partial 'summary: 100 record(s) written, 0 rejected (0 too long, 0 not reported), 10000 bytes read, 10000 bytes written, end=signal'
 	gen_fixed 100 | cmp - "$T/out"
-	# SIGINT alike.
+	# SIGINT alike (once it is running: a record has gone through).
 	env LISTEN_FDS=1 $WRAP "$C" --output="$T/out2" 3<&7 2> "$T/err2" &
 	cpid=$!
 	PIDS+=("$cpid")
-	sleep 0.2
+	gen_fixed 1 >&7
+	wait_for 20 lines_are "$T/out2" 1
 	kill -INT "$cpid"
 	reap "$cpid"
 	assert_equal "$RC" 0
