@@ -36,6 +36,9 @@ OBJS      = $(VLSINK_SRCS:%.c=$(BUILD)/%.o)
 BIN       = $(BUILD)/vlsink
 COLLECT   = $(BUILD)/vlsink-collect
 COLLECT_OBJS = $(BUILD)/collect.o $(BUILD)/json.o $(BUILD)/linebuf.o $(BUILD)/log.o
+EXPORT    = $(BUILD)/vlsink-export
+EXPORT_OBJS = $(addprefix $(BUILD)/,export.o export_parse.o export_in.o export_spool.o \
+            export_csv.o export_geojson.o export_gpx.o export_svg.o scan.o format.o log.o linebuf.o)
 UNITS     = vlsink.socket vlsink@.service vlsink-collect.socket vlsink-collect.service
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DOCDIR   ?= $(PREFIX)/share/doc/vlsink
@@ -45,11 +48,11 @@ DOCDIR   ?= $(PREFIX)/share/doc/vlsink
 DEB_BUILD = libsystemd-dev pkg-config
 DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-clients \
             iproute2 psmisc time cppcheck clang clang-tidy libclang-rt-14-dev valgrind \
-            man-db
+            man-db systemd-journal-remote libxml2-utils
 
 .PHONY: all deps deps-test deps-fuzz check test run bench install uninstall clean lint fuzz
 
-all: $(BIN) $(COLLECT)
+all: $(BIN) $(COLLECT) $(EXPORT)
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)/.dir
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SD_CFLAGS) -c -o $@ $<
@@ -59,6 +62,9 @@ $(BIN): $(OBJS)
 
 $(COLLECT): $(COLLECT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(COLLECT_OBJS)
+
+$(EXPORT): $(EXPORT_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(EXPORT_OBJS) $(LDLIBS)
 
 $(BUILD)/gen-nmea: tests/bench/gen-nmea.c | $(BUILD)/.dir
 	$(CC) $(CFLAGS) -o $@ $<
@@ -78,7 +84,9 @@ check: deps-test
 	$(MAKE) WERROR=1 all $(BUILD)/gen-nmea
 	VLSINK=$(abspath $(BIN)) bats --print-output-on-failure tests
 	$(MAKE) WERROR=1 SANITIZE=address,undefined all
-	VLSINK=$(abspath build/san/vlsink) VLSINK_SANITIZED=1 bats --print-output-on-failure tests
+	VLSINK=$(abspath build/san/vlsink) VLSINK_COLLECT=$(abspath build/san/vlsink-collect) \
+	    VLSINK_EXPORT=$(abspath build/san/vlsink-export) VLSINK_SANITIZED=1 \
+	    bats --print-output-on-failure tests
 
 test: all
 	VLSINK=$(abspath $(BIN)) bats tests
@@ -96,8 +104,10 @@ bench: deps-test
 install: all
 	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/vlsink
 	install -D -m 0755 $(COLLECT) $(DESTDIR)$(BINDIR)/vlsink-collect
+	install -D -m 0755 $(EXPORT) $(DESTDIR)$(BINDIR)/vlsink-export
 	install -D -m 0644 man/vlsink.1 $(DESTDIR)$(MANDIR)/man1/vlsink.1
 	install -D -m 0644 man/vlsink-collect.1 $(DESTDIR)$(MANDIR)/man1/vlsink-collect.1
+	install -D -m 0644 man/vlsink-export.1 $(DESTDIR)$(MANDIR)/man1/vlsink-export.1
 	install -d $(DESTDIR)$(UNITDIR)
 	for u in $(UNITS); do \
 		sed 's|@BINDIR@|$(BINDIR)|g' units/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
@@ -113,8 +123,9 @@ install: all
 	fi
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/vlsink $(DESTDIR)$(BINDIR)/vlsink-collect
-	rm -f $(DESTDIR)$(MANDIR)/man1/vlsink.1 $(DESTDIR)$(MANDIR)/man1/vlsink-collect.1
+	rm -f $(DESTDIR)$(BINDIR)/vlsink $(DESTDIR)$(BINDIR)/vlsink-collect $(DESTDIR)$(BINDIR)/vlsink-export
+	rm -f $(DESTDIR)$(MANDIR)/man1/vlsink.1 $(DESTDIR)$(MANDIR)/man1/vlsink-collect.1 \
+	    $(DESTDIR)$(MANDIR)/man1/vlsink-export.1
 	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
 	rm -rf $(DESTDIR)$(DOCDIR)

@@ -89,6 +89,15 @@ size_t fmt_time(char *dst, int64_t ms)
 	return TIME_LEN;
 }
 
+const char *format_name(enum source_format f)
+{
+	static const char *const names[] = {
+		[SRC_NMEA_RMC] = "nmea-rmc", [SRC_NMEA_GGA] = "nmea-gga", [SRC_NMEA_GLL] = "nmea-gll",
+		[SRC_GPSD_TPV] = "gpsd-tpv", [SRC_CSV] = "csv",
+	};
+	return names[f];
+}
+
 struct writer {
 	char *p;
 	size_t n;

@@ -1,5 +1,5 @@
 /* Which parser a line goes to, decided by its first bytes, and the names of
- * formats and reasons as they appear in records and diagnostics. */
+ * the reasons a line is turned away, as diagnostics show them. */
 #include <string.h>
 
 #include "parse.h"
@@ -20,15 +20,6 @@ static const char *const reasons[R_COUNT] = {
 const char *reason_name(enum reason r)
 {
 	return reasons[r];
-}
-
-const char *format_name(enum source_format f)
-{
-	static const char *const names[] = {
-		[SRC_NMEA_RMC] = "nmea-rmc", [SRC_NMEA_GGA] = "nmea-gga", [SRC_NMEA_GLL] = "nmea-gll",
-		[SRC_GPSD_TPV] = "gpsd-tpv", [SRC_CSV] = "csv",
-	};
-	return names[f];
 }
 
 enum verdict parse_line(struct session *s, const char *p, size_t n, struct parse_out *out)

@@ -14,7 +14,8 @@ setup() {
 @test "make install honours DESTDIR and PREFIX and fills in the binary path" {
 	run make -s -C "$TOP" install DESTDIR="$STAGE" PREFIX=/opt/vl
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	for f in bin/vlsink bin/vlsink-collect share/man/man1/vlsink.1 share/man/man1/vlsink-collect.1 \
+	for f in bin/vlsink bin/vlsink-collect bin/vlsink-export share/man/man1/vlsink.1 \
+		share/man/man1/vlsink-collect.1 share/man/man1/vlsink-export.1 \
 		lib/systemd/system/vlsink.socket lib/systemd/system/vlsink@.service \
 		lib/systemd/system/vlsink-collect.socket lib/systemd/system/vlsink-collect.service \
 		lib/sysusers.d/vlsink.conf share/doc/vlsink/units/vlsink@.service.d/fifo.conf \
@@ -38,7 +39,7 @@ setup() {
 }
 
 @test "the man pages render without warnings" {
-	for page in vlsink.1 vlsink-collect.1; do
+	for page in vlsink.1 vlsink-collect.1 vlsink-export.1; do
 		run bash -c "LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l '$TOP/man/$page' 2>&1 >/dev/null"
 		[ -z "$output" ] || { echo "$page: $output"; false; }
 	done

@@ -1,0 +1,336 @@
+/* Records read back, checked as strictly as vlsink writes them: a JSON line
+ * (vlsink --format=json, the collector's file) or one journal field value.
+ * Pure functions over byte ranges; the caller reports what they turn away. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export.h"
+#include "scan.h"
+
+const char *const journal_name[F_COUNT] = {
+	[F_VEHICLE] = "VEHICLE_ID",   [F_TIME] = "FIX_TIME",	  [F_LAT] = "LATITUDE",
+	[F_LON] = "LONGITUDE",	      [F_SPEED] = "SPEED_MPS",	  [F_COURSE] = "COURSE_DEG",
+	[F_ALT] = "ALTITUDE_M",	      [F_FORMAT] = "SOURCE_FORMAT", [F_PEER] = NULL,
+};
+
+static const char *const json_key[F_COUNT] = {
+	[F_VEHICLE] = "vehicle", [F_TIME] = "time",	[F_LAT] = "lat",       [F_LON] = "lon",   [F_SPEED] = "speed",
+	[F_COURSE] = "course",	 [F_ALT] = "alt",	[F_FORMAT] = "format", [F_PEER] = "peer",
+};
+
+static const char *const bad_value[F_COUNT] = {
+	[F_VEHICLE] = "bad vehicle id", [F_TIME] = "bad time",	  [F_LAT] = "bad lat",
+	[F_LON] = "bad lon",		[F_SPEED] = "bad speed",  [F_COURSE] = "bad course",
+	[F_ALT] = "bad alt",		[F_FORMAT] = "bad format", [F_PEER] = "bad peer",
+};
+
+/* The ranges vlsink's own parsers accept, so that anything it wrote comes
+ * back and anything else is noticed. */
+static const struct {
+	double lo, hi;
+	unsigned have;
+	const char *why;
+} range[F_COUNT] = {
+	[F_LAT] = { -90, 90, 0, "lat out of range" },
+	[F_LON] = { -180, 180, 0, "lon out of range" },
+	[F_SPEED] = { 0, 2000, HAVE_SPEED, "speed out of range" },
+	[F_COURSE] = { 0, 360, HAVE_COURSE, "course out of range" },
+	[F_ALT] = { -20000, 1e6, HAVE_ALT, "alt out of range" },
+};
+
+#define ESCAPED "string with escapes"
+
+static int is_number(enum slot f)
+{
+	return f >= F_LAT && f <= F_ALT;
+}
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static const char *number(enum slot f, double v, struct record *r)
+{
+	double *dst[F_COUNT] = {
+		[F_LAT] = &r->lat, [F_LON] = &r->lon, [F_SPEED] = &r->speed, [F_COURSE] = &r->course, [F_ALT] = &r->alt,
+	};
+
+	if (!isfinite(v) || v < range[f].lo || v > range[f].hi)
+		return range[f].why;
+	*dst[f] = v;
+	r->have |= range[f].have;
+	return NULL;
+}
+
+/* Peers are "ip:port" or "[ipv6]:port", possibly with a zone. */
+static int peer_ok(const char *p, size_t n)
+{
+	if (n == 0 || n > 80)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' || c == ':' ||
+		      c == '[' || c == ']' || c == '%' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static const char *text(enum slot f, const char *p, size_t n, struct record *r)
+{
+	switch (f) {
+	case F_VEHICLE:
+		return scan_vehicle(p, n, r->vehicle) ? bad_value[f] : NULL;
+	case F_TIME:
+		if (scan_iso8601(p, n, &r->time_ms))
+			return bad_value[f];
+		r->have |= HAVE_TIME;
+		return NULL;
+	case F_FORMAT:
+		for (int k = SRC_NMEA_RMC; k <= SRC_CSV; k++) {
+			const char *name = format_name((enum source_format)k);
+			if (strlen(name) == n && !memcmp(name, p, n)) {
+				r->format = (enum source_format)k;
+				return NULL;
+			}
+		}
+		return bad_value[f];
+	case F_PEER:
+		return peer_ok(p, n) ? NULL : bad_value[f];
+	default:
+		return bad_value[f];
+	}
+}
+
+const char *journal_value(enum slot f, const char *p, size_t n, struct record *r)
+{
+	double v;
+
+	if (!is_number(f))
+		return text(f, p, n, r);
+	if (scan_decimal(p, n, &v))
+		return bad_value[f];
+	return number(f, v, r);
+}
+
+struct cursor {
+	const char *p, *end;
+};
+
+static void ws(struct cursor *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n'))
+		c->p++;
+}
+
+static int eat(struct cursor *c, char ch)
+{
+	if (c->p < c->end && *c->p == ch) {
+		c->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* vlsink's strings never need escapes, so a string holding one was not
+ * written by vlsink: -2 says so. */
+static int string(struct cursor *c, const char **s, size_t *n)
+{
+	if (!eat(c, '"'))
+		return -1;
+	const char *start = c->p;
+	while (c->p < c->end && *c->p != '"') {
+		if (*c->p == '\\')
+			return -2;
+		if ((unsigned char)*c->p < 0x20)
+			return -1;
+		c->p++;
+	}
+	if (c->p == c->end)
+		return -1;
+	*s = start;
+	*n = (size_t)(c->p - start);
+	c->p++;
+	return 0;
+}
+
+static void digits(struct cursor *c)
+{
+	while (c->p < c->end && is_digit(*c->p))
+		c->p++;
+}
+
+/* JSON's number grammar, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?.
+ * vlsink writes no exponent, but a record that went through jq may carry
+ * one, so that form is taken too. */
+static int json_number(struct cursor *c, double *v)
+{
+	const char *s = c->p;
+	int expo = 0;
+
+	eat(c, '-');
+	if (!eat(c, '0')) {
+		if (c->p == c->end || *c->p < '1' || *c->p > '9')
+			return -1;
+		digits(c);
+	}
+	if (eat(c, '.')) {
+		if (c->p == c->end || !is_digit(*c->p))
+			return -1;
+		digits(c);
+	}
+	if (eat(c, 'e') || eat(c, 'E')) {
+		expo = 1;
+		if (!eat(c, '+'))
+			eat(c, '-');
+		if (c->p == c->end || !is_digit(*c->p))
+			return -1;
+		digits(c);
+	}
+	size_t n = (size_t)(c->p - s);
+	if (!expo)
+		return scan_decimal(s, n, v);
+	char buf[48], *end;
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	*v = strtod(buf, &end);
+	return end == buf + n ? 0 : -1;
+}
+
+static enum slot key(const char *k, size_t n)
+{
+	for (int f = 0; f < F_COUNT; f++)
+		if (strlen(json_key[f]) == n && !memcmp(json_key[f], k, n))
+			return (enum slot)f;
+	return F_COUNT;
+}
+
+static const char *member(struct cursor *c, unsigned *seen, struct record *r)
+{
+	const char *k, *s;
+	size_t kn, sn;
+	int rc;
+	double v;
+
+	if ((rc = string(c, &k, &kn)) != 0)
+		return rc == -2 ? ESCAPED : "syntax";
+	ws(c);
+	if (!eat(c, ':'))
+		return "syntax";
+	ws(c);
+	enum slot f = key(k, kn);
+	if (f == F_COUNT)
+		return "unknown key";
+	if (*seen & (1u << f))
+		return "duplicate key";
+	*seen |= 1u << f;
+	if (is_number(f))
+		return json_number(c, &v) ? bad_value[f] : number(f, v, r);
+	if ((rc = string(c, &s, &sn)) != 0)
+		return rc == -2 ? ESCAPED : bad_value[f];
+	return text(f, s, sn, r);
+}
+
+/* One object a line with vlsink's keys only, each at most once, lat and lon
+ * required: a record that does not look like vlsink's is not guessed at. */
+static const char *object(struct cursor *c, struct record *r)
+{
+	unsigned seen = 0;
+	const char *why;
+
+	ws(c);
+	if (!eat(c, '{'))
+		return "not a JSON object";
+	ws(c);
+	if (!eat(c, '}')) {
+		for (;;) {
+			if ((why = member(c, &seen, r)) != NULL)
+				return why;
+			ws(c);
+			if (eat(c, '}'))
+				break;
+			if (!eat(c, ','))
+				return "syntax";
+			ws(c);
+		}
+	}
+	ws(c);
+	if (c->p != c->end)
+		return "syntax";
+	if (!(seen & (1u << F_LAT)) || !(seen & (1u << F_LON)))
+		return "no lat/lon";
+	return NULL;
+}
+
+/* *at is where reading stopped, so that a diagnostic can show the spot. */
+const char *json_record(const char *p, size_t n, struct record *r, size_t *at)
+{
+	struct cursor c = { p, p + n };
+
+	memset(r, 0, sizeof(*r));
+	const char *why = object(&c, r);
+	*at = (size_t)(c.p - p);
+	return why;
+}
+
+/* --since and --until: "YYYY-MM-DD", "YYYY-MM-DD HH:MM:SS[.fff]" (T for the
+ * space is fine), either with Z or +00:00, or "@" and Unix seconds.  Times
+ * without a zone are UTC, like the fix times they are compared with. */
+int parse_when(const char *s, int64_t *ms)
+{
+	size_t n = strlen(s);
+	char buf[64];
+
+	if (n > 0 && s[0] == '@')
+		return scan_epoch(s + 1, n - 1, ms);
+	if (n == 10) {
+		snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+		return scan_iso8601(buf, 20, ms);
+	}
+	if (scan_iso8601(s, n, ms) == 0)
+		return 0;
+	if (n < 19 || n >= sizeof(buf) - 1)
+		return -1;
+	snprintf(buf, sizeof(buf), "%sZ", s);
+	return scan_iso8601(buf, n + 1, ms);
+}
+
+/* At most 64 bytes of the input from about 40 before byte at, quotes and
+ * anything outside printable ASCII escaped, "..." where cut. */
+void escape_sample(char *dst, size_t cap, const char *p, size_t n, size_t at)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i = at > 40 && n > 64 ? at - 40 : 0, stop;
+
+	if (i + 64 > n)
+		i = n > 64 ? n - 64 : 0;
+	stop = i + 64;
+	if (i > 0) {
+		memcpy(dst, "...", 3);
+		o = 3;
+	}
+	for (; i < n && i < stop && o + 8 < cap; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '"' || c == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		} else {
+			dst[o++] = (char)c;
+		}
+	}
+	if (i < n) {
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	dst[o] = '\0';
+}
