@@ -48,11 +48,14 @@ DOCDIR   ?= $(PREFIX)/share/doc/vlsink
 DEB_BUILD = libsystemd-dev pkg-config
 DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-clients \
             iproute2 psmisc time cppcheck clang clang-tidy libclang-rt-14-dev valgrind \
-            man-db systemd-journal-remote libxml2-utils
+            man-db systemd-journal-remote libxml2-utils python3 \
+            postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp
 
-.PHONY: all deps deps-test deps-fuzz check test run bench install uninstall clean lint fuzz
+.PHONY: all deps deps-test deps-fuzz deps-xinetd check test run bench install uninstall clean lint fuzz
 
-all: $(BIN) $(COLLECT) $(EXPORT)
+REPLAY    = $(BUILD)/vlsink-replay
+
+all: $(BIN) $(COLLECT) $(EXPORT) $(REPLAY)
 
 $(BUILD)/%.o: src/%.c src/*.h | $(BUILD)/.dir
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SD_CFLAGS) -c -o $@ $<
@@ -66,6 +69,9 @@ $(COLLECT): $(COLLECT_OBJS)
 $(EXPORT): $(EXPORT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(EXPORT_OBJS) $(LDLIBS)
 
+$(REPLAY): examples/replay/vlsink-replay.c | $(BUILD)/.dir
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 $(BUILD)/gen-nmea: tests/bench/gen-nmea.c | $(BUILD)/.dir
 	$(CC) $(CFLAGS) -o $@ $<
 
@@ -78,6 +84,15 @@ deps:
 
 deps-test:
 	@scripts/deps.sh $(DEB_BUILD) $(DEB_TEST)
+	@$(MAKE) -s deps-xinetd
+
+# xinetd conflicts with openbsd-inetd as a package, so its binary is unpacked
+# into build/deps for the examples test instead of being installed.
+deps-xinetd:
+	@test -x build/deps/xinetd/usr/sbin/xinetd || { \
+	    rm -rf build/deps/dl && mkdir -p build/deps/dl && cd build/deps/dl && \
+	    apt-get download xinetd >/dev/null && dpkg-deb -x xinetd_*.deb ../xinetd; } || \
+	    echo "deps: xinetd not available; its example test will skip"
 
 check: deps-test
 	$(MAKE) lint
@@ -134,8 +149,8 @@ uninstall:
 # Static analysis; both are clean and CI keeps them so.
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance --std=c11 \
-	    --suppress=missingIncludeSystem -D_GNU_SOURCE src/
-	clang-tidy --quiet src/*.c -- -std=c11 -D_GNU_SOURCE $(SD_CFLAGS)
+	    --suppress=missingIncludeSystem -D_GNU_SOURCE src/ examples/replay/
+	clang-tidy --quiet src/*.c examples/replay/*.c -- -std=c11 -D_GNU_SOURCE $(SD_CFLAGS)
 
 # libFuzzer harnesses (clang, libclang-rt-14-dev); FUZZ_SECONDS per harness.
 FUZZ_SECONDS ?= 60

@@ -93,7 +93,7 @@
 # Units masked at boot: slow, noisy, or unwanted in a test container.
 : "${CT_MASK_DEFAULT:=postgresql.service postgresql@.service \
 console-getty.service container-getty@.service getty.target \
-gpsd.socket gpsd.service \
+gpsd.socket gpsd.service inetd.service xinetd.service \
 apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer man-db.timer \
 e2scrub_all.timer e2scrub_reap.service fstrim.timer \
 systemd-timesyncd.service systemd-networkd-wait-online.service}"
