@@ -143,20 +143,26 @@ static enum reason optional(const struct fields *f, int i, double lo, double hi,
 /* A time of day becomes a full time on the date of the reference (the last
  * RMC of the connection, or now), moved by a day when that brings it closer:
  * 23:59:59 after an RMC at 00:00:01 belongs to the day before. */
-static void date_time_of_day(struct session *s, int64_t tod, struct record *r)
+static enum reason date_time_of_day(struct session *s, int64_t tod, struct record *r)
 {
 	int64_t base = s->have_ref ? s->ref_ms : s->now_ms;
-	int64_t day = base / MS_PER_DAY;
+	int64_t day = base / MS_PER_DAY - (base % MS_PER_DAY < 0);
 	int64_t t = day * MS_PER_DAY + tod;
 
 	if (t - base > MS_PER_DAY / 2)
 		t -= MS_PER_DAY;
 	else if (base - t > MS_PER_DAY / 2)
 		t += MS_PER_DAY;
+	/* Each sentence may move the date by up to half a day, so a long enough
+	 * stream of crafted times would walk it anywhere: keep it within the
+	 * years every other time in vlsink is held to. */
+	if (t < 0 || t >= days_from_civil(2200, 1, 1) * MS_PER_DAY)
+		return R_BAD_TIME;
 	r->time_ms = t;
 	r->have |= HAVE_TIME;
 	if (s->have_ref)
 		s->ref_ms = t;
+	return R_NONE;
 }
 
 static enum reason rmc(struct session *s, const struct fields *f, struct record *r)
@@ -210,7 +216,8 @@ static enum reason gga(struct session *s, const struct fields *f, struct record 
 	if (f->n[1]) {
 		if (scan_hhmmss(f->p[1], f->n[1], &tod))
 			return R_BAD_TIME;
-		date_time_of_day(s, tod, r);
+		if ((why = date_time_of_day(s, tod, r)) != R_NONE)
+			return why;
 	}
 	r->format = SRC_NMEA_GGA;
 	return R_NONE;
@@ -231,7 +238,8 @@ static enum reason gll(struct session *s, const struct fields *f, struct record 
 	if (f->count > 5 && f->n[5]) {
 		if (scan_hhmmss(f->p[5], f->n[5], &tod))
 			return R_BAD_TIME;
-		date_time_of_day(s, tod, r);
+		if ((why = date_time_of_day(s, tod, r)) != R_NONE)
+			return why;
 	}
 	r->format = SRC_NMEA_GLL;
 	return R_NONE;

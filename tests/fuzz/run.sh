@@ -1,0 +1,243 @@
+#!/bin/bash
+# Builds the libFuzzer harnesses under build/fuzz/ and runs each for a while
+# on a seed corpus made from the project's own fixtures.
+#
+#   tests/fuzz/run.sh [OPTIONS] [SECONDS_PER_HARNESS]     (default 60)
+#
+#   --build-only     build the harnesses, run nothing
+#   --replay         build, then run every file in tests/fuzz/crashers/
+#                    through its harness (named by the file's prefix); no fuzzing
+#   --jobs N         run N harnesses at a time (default 1)
+#   --keep-corpus    start from the work corpus of the last run, not afresh
+#   --only LIST      comma-separated harnesses (linebuf,nmea,tpv,csv,line,json)
+#
+# Prints, per harness: executions, exec/s, coverage (cov: edges, ft:
+# features) and crashes.  Exits 1 if a harness crashed or a replay failed,
+# 2 on a usage or build error.  Writes only under build/fuzz/.
+set -uo pipefail
+
+cd "$(dirname "$0")/../.." || exit 2
+ROOT=$PWD
+FUZZ=$ROOT/tests/fuzz
+OUT=$ROOT/build/fuzz
+CC=${FUZZ_CC:-clang}
+# shellcheck disable=SC2054 # the commas belong to -fsanitize=
+CFLAGS=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+	-std=c11 -D_GNU_SOURCE -Isrc -Wall -Wextra)
+
+build_only=0 replay=0 jobs=1 keep=0 only="" seconds=60
+while (($#)); do
+	case $1 in
+	--build-only) build_only=1 ;;
+	--replay) replay=1 ;;
+	--jobs) jobs=${2:?--jobs needs a number}; shift ;;
+	--jobs=*) jobs=${1#*=} ;;
+	--keep-corpus) keep=1 ;;
+	--only) only=${2:?--only needs a list}; shift ;;
+	--only=*) only=${1#*=} ;;
+	-h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+	*) seconds=$1 ;;
+	esac
+	shift
+done
+[[ $seconds =~ ^[0-9]+$ && $seconds -gt 0 ]] || { echo "run.sh: seconds: expected a positive number" >&2; exit 2; }
+[[ $jobs =~ ^[0-9]+$ && $jobs -gt 0 ]] || { echo "run.sh: --jobs: expected a positive number" >&2; exit 2; }
+
+# The parsers and what they call; never main.c, the sinks or the collector.
+PARSE_SRCS=(src/parse.c src/nmea.c src/tpv.c src/csv.c src/scan.c src/format.c)
+JSON_FLAGS=()
+if [[ -f src/json.c && -f src/json.h ]]; then
+	PARSE_SRCS+=(src/json.c)
+	JSON_FLAGS=(-DHAVE_JSON_VALID)
+fi
+
+harnesses=(linebuf nmea tpv csv line)
+[[ -f src/json.c && -f src/json.h ]] && harnesses+=(json)
+if [[ -n $only ]]; then
+	IFS=, read -ra want <<<"$only"
+	for h in "${want[@]}"; do
+		[[ " ${harnesses[*]} " == *" $h "* ]] || { echo "run.sh: no harness '$h' (have: ${harnesses[*]})" >&2; exit 2; }
+	done
+	harnesses=("${want[@]}")
+fi
+
+srcs_for() {
+	case $1 in
+	linebuf) echo src/linebuf.c ;;
+	json) echo src/json.c ;;
+	*) echo "${PARSE_SRCS[@]}" ;;
+	esac
+}
+
+dict_for() {
+	case $1 in
+	nmea) echo "$FUZZ/dict/nmea.dict" ;;
+	tpv | json) echo "$FUZZ/dict/json.dict" ;;
+	csv) echo "$FUZZ/dict/csv.dict" ;;
+	line | linebuf) echo "$OUT/all.dict" ;;
+	esac
+}
+
+mkdir -p "$OUT" || exit 2
+cat "$FUZZ"/dict/*.dict >"$OUT/all.dict"
+
+# Rebuilds only when a source, header or this script is newer than the binary.
+build() {
+	local h=$1 flags=() bin=$OUT/fuzz-$1 f
+	[[ $h != linebuf ]] && flags=("${JSON_FLAGS[@]}")
+	if [[ -x $bin ]]; then
+		local stale=0
+		for f in "$FUZZ/fuzz-$h.c" "$FUZZ/check.h" "$0" src/*.h $(srcs_for "$h"); do
+			[[ $f -nt $bin ]] && stale=1
+		done
+		((stale)) || return 0
+	fi
+	# shellcheck disable=SC2046
+	"$CC" "${CFLAGS[@]}" "${flags[@]}" -o "$OUT/fuzz-$h" "$FUZZ/fuzz-$h.c" $(srcs_for "$h") -lm \
+		2>"$OUT/build-$h.log" || { cat "$OUT/build-$h.log" >&2; return 1; }
+}
+
+for h in "${harnesses[@]}"; do
+	build "$h" || { echo "run.sh: building fuzz-$h failed" >&2; exit 2; }
+done
+echo "built: ${harnesses[*]/#/build/fuzz/fuzz-}"
+((build_only)) && exit 0
+
+if ((replay)); then
+	fail=0 count=0
+	for f in "$FUZZ"/crashers/*; do
+		[[ -f $f ]] || continue
+		b=$(basename "$f") h=${b%%-*}
+		if [[ ! -f $FUZZ/fuzz-$h.c ]]; then
+			echo "replay $b: skipped (no harness '$h'; name crashers HARNESS-what)"
+			continue
+		fi
+		if [[ ! -x $OUT/fuzz-$h ]]; then
+			build "$h" || { echo "run.sh: building fuzz-$h failed" >&2; exit 2; }
+		fi
+		count=$((count + 1))
+		if "$OUT/fuzz-$h" -runs=1 "$f" >"$OUT/replay-$b.log" 2>&1; then
+			echo "replay $b: ok"
+		else
+			echo "replay $b: CRASH (see build/fuzz/replay-$b.log)"
+			tail -n 30 "$OUT/replay-$b.log" | grep -E 'ERROR|SUMMARY|invariant|framer|#[0-9]+ 0x' | head -n 12
+			fail=1
+		fi
+	done
+	echo "replayed $count crasher(s)"
+	exit "$fail"
+fi
+
+# Seeds: every line of the fixtures, one file each (the parser harnesses
+# take one line); for the stream harnesses also whole files, and for the
+# framer each of those behind a 9-byte header of line cap and read sizes.
+seeds=$OUT/seeds
+rm -rf "$seeds"
+mkdir -p "$seeds/line" "$seeds/stream" "$seeds/linebuf"
+nseed=0
+# A line as the framer hands it on: without its CR.
+add_line() {
+	nseed=$((nseed + 1))
+	printf '%s' "${1%$'\r'}" >"$seeds/line/s$nseed"
+}
+shopt -s nullglob
+for f in examples/*.nmea examples/*.jsonl examples/*.csv; do
+	while IFS= read -r l || [[ -n $l ]]; do
+		add_line "$l"
+	done <"$f"
+	cp "$f" "$seeds/stream/$(basename "$f")"
+done
+# Case files: blocks split by blank lines; in each, '#' lines are comments,
+# the first other line is the command, then input and expected alternate.
+# shellcheck disable=SC2094 # reads the .cases file, writes under build/
+for f in tests/cases/*.cases; do
+	block=0 pos=0
+	while IFS= read -r l || [[ -n $l ]]; do
+		if [[ -z $l ]]; then
+			pos=0
+			continue
+		fi
+		[[ $l == '#'* ]] && continue
+		if ((pos == 0)); then
+			block=$((block + 1))
+			: >"$seeds/stream/$(basename "$f" .cases)-$block"
+		elif ((pos % 2 == 1)); then
+			if [[ $l == "\$'"*"'" ]]; then
+				l=${l:2:${#l}-3}
+				l=${l//\\\'/\'}
+				printf -v l '%b' "$l"
+			fi
+			add_line "$l"
+			printf '%s\n' "$l" >>"$seeds/stream/$(basename "$f" .cases)-$block"
+		fi
+		pos=$((pos + 1))
+	done <"$f"
+done
+i=0
+for s in "$seeds"/stream/* "$seeds"/line/*; do
+	i=$((i + 1))
+	# Line caps of 64 and 200, reads of 1..128 bytes and of 4 KiB.
+	case $((i % 4)) in
+	0) hdr='\x00\x00\x01\x07\x3f\x7f\xff\x80\x10' ;;
+	1) hdr='\x88\xff\xff\xff\xff\xff\xff\xff\xff' ;;
+	2) hdr='\x40\x02\x11\x00\x80\x05\x7f\x20\x83' ;;
+	3) hdr='\x10\x00\x00\x00\x00\x00\x00\x00\x00' ;;
+	esac
+	{ printf '%b' "$hdr"; cat "$s"; } >"$seeds/linebuf/$(basename "$s")"
+done
+echo "seeds: $(find "$seeds/line" -type f | wc -l) lines, $(find "$seeds/stream" -type f | wc -l) streams"
+
+seed_dirs_for() {
+	case $1 in
+	linebuf) echo "$seeds/linebuf" ;;
+	line) echo "$seeds/line $seeds/stream" ;;
+	*) echo "$seeds/line" ;;
+	esac
+}
+
+run_one() {
+	local h=$1
+	local corpus=$OUT/corpus-$h art=$OUT/artifacts/$h log=$OUT/fuzz-$h.log
+	((keep)) || rm -rf "$corpus"
+	rm -rf "$art"
+	mkdir -p "$corpus" "$art"
+	# shellcheck disable=SC2046
+	"$OUT/fuzz-$h" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+		-dict="$(dict_for "$h")" -print_final_stats=1 -artifact_prefix="$art/" \
+		"$corpus" $(seed_dirs_for "$h") >"$log" 2>&1
+	echo $? >"$OUT/fuzz-$h.rc"
+}
+
+echo "fuzzing ${harnesses[*]} for ${seconds}s each, $jobs at a time; logs in build/fuzz/fuzz-*.log"
+running=0
+for h in "${harnesses[@]}"; do
+	run_one "$h" &
+	running=$((running + 1))
+	if ((running >= jobs)); then
+		wait -n
+		running=$((running - 1))
+	fi
+done
+wait
+
+status=0
+printf '%-8s %12s %9s %7s %8s %8s  %s\n' harness executions exec/s cov ft crashes artifact
+for h in "${harnesses[@]}"; do
+	log=$OUT/fuzz-$h.log
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
+	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
+	arts=("$OUT/artifacts/$h"/*)
+	rc=$(cat "$OUT/fuzz-$h.rc" 2>/dev/null || echo 99)
+	crashes=${#arts[@]}
+	((rc != 0 && crashes == 0)) && crashes="rc=$rc"
+	printf '%-8s %12s %9s %7s %8s %8s  %s\n' "$h" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" \
+		"$crashes" "$(first=${arts[0]:-}; echo "${first#"$ROOT"/}")"
+	if [[ $crashes != 0 ]]; then
+		status=1
+		grep -E 'ERROR: |SUMMARY: |invariant failed|^framer:' "$log" | head -n 3 | sed 's/^/    /'
+	fi
+done
+exit "$status"
