@@ -396,12 +396,11 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 	case V_RECORD: {
 		struct origin o = { out.rec.vehicle[0] ? out.rec.vehicle : current_vehicle(c),
 				    c->peer.text[0] ? c->peer.text : NULL };
+		c->t.accepted++;
 		if (c->failed || sink_put(c->sink, &out.rec, &o, &c->peer, l->p, l->n) < 0) {
 			c->failed = 1;
 			c->undelivered++;
-			return;
 		}
-		c->t.accepted++;
 		break;
 	}
 	case V_IDENT:
@@ -554,7 +553,8 @@ int main(int argc, char **argv)
 	else
 		r = serve(&c, fd, &lb);
 	if (r < 0) {
-		note("sink failed: %" PRIu64 " record(s) not delivered", c.undelivered + c.sink->pending);
+		c.t.undelivered = c.undelivered + c.sink->pending;
+		note("sink failed: %" PRIu64 " record(s) not delivered", c.t.undelivered);
 		c.t.end = "sink-error";
 	}
 	sink_summary(c.sink, &c.peer, current_vehicle(&c), &c.t);

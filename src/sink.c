@@ -58,8 +58,12 @@ int sink_open(struct sink *s)
 	return s->kind == SINK_FIFO ? fifo_open(s) : 0;
 }
 
-static int write_all(struct sink *s, const char *p, size_t n)
+/* Writes p[0, n); *done says how far it got, also on failure. */
+static int write_all(struct sink *s, const char *p, size_t n, size_t *done)
 {
+	const char *start = p;
+
+	*done = 0;
 	while (n > 0) {
 		size_t chunk = n;
 		if (stop_requested) {
@@ -78,6 +82,7 @@ static int write_all(struct sink *s, const char *p, size_t n)
 		if (w >= 0) {
 			p += w;
 			n -= (size_t)w;
+			*done = (size_t)(p - start);
 			continue;
 		}
 		if (errno == EAGAIN) {
@@ -98,9 +103,14 @@ int sink_flush(struct sink *s)
 
 	if (s->len == 0)
 		return 0;
-	if (s->kind == SINK_STDOUT)
-		r = write_all(s, s->buf, s->len);
-	else if (s->kind == SINK_FIFO)
+	if (s->kind == SINK_STDOUT) {
+		size_t done;
+		r = write_all(s, s->buf, s->len, &done);
+		/* Whole records that did get out before a failure are not
+		 * counted as lost; a torn one is. */
+		for (size_t i = 0; r < 0 && i < done; i++)
+			s->pending -= s->buf[i] == '\n';
+	} else if (s->kind == SINK_FIFO)
 		r = fifo_write(s, s->buf, s->len);
 	if (r == 0) {
 		s->len = 0;
@@ -187,6 +197,17 @@ void sink_reject(struct sink *s, const struct peer *peer, const char *vehicle, u
 	journal_reject(s, peer, vehicle, lineno, why, sample, more);
 }
 
+/* ", N not delivered" when a failed sink lost accepted records, else "". */
+const char *undelivered_text(const struct tally *t)
+{
+	static char buf[48];
+
+	if (!t->undelivered)
+		return "";
+	snprintf(buf, sizeof(buf), ", %" PRIu64 " not delivered", t->undelivered);
+	return buf;
+}
+
 void sink_summary(struct sink *s, const struct peer *peer, const char *vehicle, const struct tally *t)
 {
 	char reasons[256] = "", *p = reasons;
@@ -209,7 +230,7 @@ void sink_summary(struct sink *s, const struct peer *peer, const char *vehicle, 
 		return;
 	}
 	note("%s%s%s: %s: %" PRIu64 " accepted, %" PRIu64 " ignored, %" PRIu64 " rejected%s, %" PRIu64
-	     " bytes%s",
+	     " bytes%s%s",
 	     who(peer), vehicle ? " " : "", vehicle ? vehicle : "", t->end, t->accepted, t->ignored, t->rejected,
-	     reasons, t->bytes, t->suppressed ? ", some rejects not logged" : "");
+	     reasons, t->bytes, t->suppressed ? ", some rejects not logged" : "", undelivered_text(t));
 }

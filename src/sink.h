@@ -55,6 +55,7 @@ int journal_wait(struct sink *s);
 /* What became of a connection's lines. */
 struct tally {
 	uint64_t lines, accepted, ignored, rejected, bytes, suppressed;
+	uint64_t undelivered; /* Accepted, but lost to a failed sink. */
 	uint64_t by_reason[R_COUNT];
 	const char *end; /* eof, reset, idle-timeout, signal, input-error, sink-error */
 };
@@ -62,6 +63,7 @@ struct tally {
 size_t escape_sample(char *dst, size_t cap, const char *p, size_t n);
 void sink_reject(struct sink *s, const struct peer *peer, const char *vehicle, uint64_t lineno,
 		 enum reason why, const char *line, size_t len, uint64_t suppressed);
+const char *undelivered_text(const struct tally *t);
 void sink_summary(struct sink *s, const struct peer *peer, const char *vehicle, const struct tally *t);
 void journal_reject(struct sink *s, const struct peer *peer, const char *vehicle, uint64_t lineno,
 		    enum reason why, const char *sample, const char *more);

@@ -191,9 +191,9 @@ void journal_summary(struct sink *s, const struct peer *peer, const char *vehicl
 	e.n = 0;
 	int k = snprintf(msg, sizeof(msg),
 			 "MESSAGE=%s: %s: %" PRIu64 " accepted, %" PRIu64 " ignored, %" PRIu64
-			 " rejected%s, %" PRIu64 " bytes%s",
+			 " rejected%s, %" PRIu64 " bytes%s%s",
 			 peer->text[0] ? peer->text : "stdin", t->end, t->accepted, t->ignored, t->rejected,
-			 reasons, t->bytes, t->suppressed ? ", some rejects not logged" : "");
+			 reasons, t->bytes, t->suppressed ? ", some rejects not logged" : "", undelivered_text(t));
 	if (k < 0 || (size_t)k >= sizeof(msg))
 		k = (int)sizeof(msg) - 1;
 	e.iov[e.n].iov_base = msg;
@@ -207,6 +207,7 @@ void journal_summary(struct sink *s, const struct peer *peer, const char *vehicl
 	add(&e, "LINES_REJECTED=%" PRIu64, t->rejected);
 	add(&e, "BYTES_READ=%" PRIu64, t->bytes);
 	add(&e, "REJECTS_SUPPRESSED=%" PRIu64, t->suppressed);
+	add(&e, "RECORDS_UNDELIVERED=%" PRIu64, t->undelivered);
 	if (journal_send(s, e.iov, e.n) < 0)
 		note("%s", msg + 8);
 }

@@ -377,6 +377,6 @@ fake_journal() {
 	wait_exit "$vpid" 15
 	assert_equal "$status" 74
 	grep -q 'sink failed: 2 record(s) not delivered' "$ERR"
-	summary | grep -q 'sink-error: 1 accepted'
+	summary | grep -q 'sink-error: 3 accepted, 0 ignored, 0 rejected, [0-9]* bytes, 2 not delivered'
 	assert_equal "$(grep -c '^LATITUDE=' "$T/journal")" 1
 }

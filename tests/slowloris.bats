@@ -1,0 +1,325 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2016
+#
+# Slowloris and idle connections.  vlsink ends a connection that completes
+# no line for --idle-timeout seconds (default 300 on sockets; bytes that
+# never make a line do not count), so idle or trickling connections cannot
+# hold systemd's MaxConnections for long; vlsink.socket's
+# MaxConnectionsPerSource keeps one source from taking every slot even
+# meanwhile.  The single-connection behaviour of the timeout is in
+# process.bats; here: the default, and a flood of idle connections against
+# the installed units under a real systemd (a throwaway container, as in
+# systemd.bats), with the limits lowered by drop-ins so that a flood of 40
+# connections is enough:
+#
+#   vlsink.socket.d:    MaxConnections=40, MaxConnectionsPerSource=20
+#   vlsink@.service.d:  ExecStart=vlsink --sink=journal --idle-timeout=3
+#
+# The flood comes from 127.0.0.2, the other vehicles from 127.0.0.3 (all of
+# 127/8 is local on the container's loopback).
+
+load 'lib/common'
+load 'lib/container'
+load 'lib/e2e'
+
+SL_PY=/usr/local/libexec/vlsink-e2e/slowloris.py
+SOCKET_DROPIN=/etc/systemd/system/vlsink.socket.d/slowloris.conf
+SERVICE_DROPIN=/etc/systemd/system/vlsink@.service.d/slowloris.conf
+
+# The flood and the well-behaved vehicles (inside the container).
+#   slowloris.py flood SRC COUNT LOG
+#       opens COUNT connections from SRC to 127.0.0.1:10110, one after the
+#       other; sends nothing on the even ones and one byte ("x", never a
+#       line) every 0.5 s on the odd ones; appends "connected COUNT" once
+#       all are up, then "closed I after SECS" as the server closes each
+#       one, and "open N" at the end (60 s at most).
+#   slowloris.py send SRC PREFIX COUNT LINES
+#       COUNT connections from SRC at once, connection i sending LINES CSV
+#       records of vehicle PREFIX-i with the fix times of e2e_client.py
+#       (2026-11-25T00:00:00Z + k s), then half-closing and waiting for the
+#       server to close.  Prints "done I" or "failed I: why".
+SL_SCRIPT='#!/usr/bin/python3
+import select, socket, sys, time
+
+BASE = 1795564800  # 2026-11-25T00:00:00Z
+
+
+def connect(src):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((src, 0))
+    s.settimeout(10)
+    s.connect(("127.0.0.1", 10110))
+    return s
+
+
+def flood(src, count, log):
+    out = open(log, "a", buffering=1)
+    conns = {}
+    for i in range(count):
+        s = connect(src)
+        s.setblocking(False)
+        conns[s] = (i, time.monotonic())
+    out.write("connected %d\n" % count)
+    end = time.monotonic() + 60
+    trickle = time.monotonic() + 0.5
+    while conns and time.monotonic() < end:
+        ready, _, _ = select.select(list(conns), [], [], 0.1)
+        now = time.monotonic()
+        for s in ready:
+            try:
+                data = s.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                i, t = conns.pop(s)
+                out.write("closed %d after %.2f\n" % (i, now - t))
+                s.close()
+        if now >= trickle:
+            trickle = now + 0.5
+            for s, (i, t) in conns.items():
+                if i % 2:
+                    try:
+                        s.send(b"x")
+                    except OSError:
+                        pass  # the close is seen by recv
+    out.write("open %d\n" % len(conns))
+
+
+def send(src, prefix, count, lines):
+    conns = []
+    for i in range(count):
+        try:
+            conns.append((i, connect(src)))
+        except OSError as e:
+            print("failed %d: connect: %s" % (i, e))
+    for i, s in conns:
+        data = "".join("%s-%d,%s,48.0,11.0,9.5,120,26\n"
+                       % (prefix, i, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(BASE + k)), )
+                       for k in range(lines))
+        try:
+            s.sendall(data.encode())
+            s.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            print("failed %d: send: %s" % (i, e))
+    for i, s in conns:
+        try:
+            s.settimeout(30)
+            while s.recv(4096):
+                pass
+            print("done %d" % i)
+        except OSError as e:
+            print("failed %d: %s" % (i, e))
+        s.close()
+
+
+if sys.argv[1] == "flood":
+    flood(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+else:
+    send(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+'
+
+_setup_file_impl() {
+	e2e_install || return 1
+	printf '%s\n' "$SL_SCRIPT" | ct_write "$SL_PY" 0755 || return 1
+	ct_exec systemctl enable --now vlsink.socket || return 1
+}
+
+setup_file() {
+	if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
+		# The container runs what `make install` installs, the normal build;
+		# the instance's MemoryMax=16M and sandbox do not fit an ASan binary.
+		export CT_SKIP_REASON="installs and tests the normal build (make install); not repeated in the sanitizer pass"
+		return 0
+	fi
+	e2e_setup_file || return 1
+	[ -n "$CT_SKIP_REASON" ] && return 0
+	_setup_file_impl || {
+		ct_stop
+		return 1
+	}
+}
+
+setup() {
+	common_setup
+}
+
+teardown() {
+	common_teardown
+	[ -n "${CT_SKIP_REASON:-}" ] && return 0
+	[ -n "${CT_LEADER:-}" ] || return 0
+	ct_exec sh -c 'systemctl stop "e2e-*" 2>/dev/null; true'
+}
+
+teardown_file() {
+	e2e_teardown_file
+}
+
+# limits MAX PER-SOURCE: vlsink.socket with these limits, instances with
+# --idle-timeout=3 (drop-ins; the socket restarted with no connection open).
+limits() {
+	printf '[Socket]\nMaxConnections=%s\nMaxConnectionsPerSource=%s\n' "$1" "$2" | ct_write "$SOCKET_DROPIN"
+	printf '[Service]\nExecStart=\nExecStart=/usr/local/bin/vlsink --sink=journal --idle-timeout=3\n' |
+		ct_write "$SERVICE_DROPIN"
+	ct_exec systemctl daemon-reload
+	ct_exec systemctl restart vlsink.socket
+	run ct_exec systemctl show vlsink.socket -p MaxConnections -p MaxConnectionsPerSource
+	assert_line "MaxConnections=$1"
+	assert_line "MaxConnectionsPerSource=$2"
+	run ct_exec systemctl show -P ExecStart vlsink@probe.service
+	assert_output --partial 'argv[]=/usr/local/bin/vlsink --sink=journal --idle-timeout=3 ;'
+}
+
+connections() {
+	ct_exec systemctl show -P NConnections vlsink.socket
+}
+
+connections_are() {
+	[[ $(connections) == "$1" ]]
+}
+
+flood_log() {
+	ct_exec cat "$E2E_TMP/$1.log" 2>/dev/null
+}
+
+flood_has() { # NAME REGEX
+	flood_log "$1" | grep -qE "$2"
+}
+
+# closes NAME MIN MAX: how many of the flood's connections the server closed
+# between MIN and MAX seconds after they were opened.
+closes() {
+	flood_log "$1" | awk -v lo="$2" -v hi="$3" '$1 == "closed" && $4 >= lo && $4 < hi { n++ } END { print n + 0 }'
+}
+
+# good SRC PREFIX COUNT LINES: the vehicles, run to their end; then their
+# records must all be in the journal, each once.
+good() {
+	run ct_exec python3 "$SL_PY" send "$@"
+	echo "$output"
+	assert_success
+	refute_output --partial failed
+	local i expect=()
+	for ((i = 0; i < $3; i++)); do expect+=(--expect "$2-$i:0:$4"); done
+	run e2e_wait_check 20 -- "${expect[@]}"
+	echo "$output" | tail -n 3
+	assert_success
+}
+
+idle_summaries() { # SOURCE: summary entries ended by the idle timeout
+	e2e_journal END_REASON=idle-timeout REMOTE_ADDR="$1" | wc -l
+}
+
+idle_bytes() { # SOURCE: "COUNT BYTES_READ" of its idle-timeout summaries
+	e2e_journal END_REASON=idle-timeout REMOTE_ADDR="$1" | jq -r .BYTES_READ | sort -n | uniq -c
+}
+
+# socket_log REGEX: how many of vlsink.socket's log lines match REGEX.
+socket_log() {
+	ct_exec journalctl --no-pager -q -o cat -u vlsink.socket | grep -cE -- "$1" || true
+}
+
+idle_summaries_are() { # SOURCE N
+	(($(idle_summaries "$1") == $2))
+}
+
+@test "--help: --idle-timeout defaults to 300 s on sockets, none on pipes and files" {
+	vl --help </dev/null
+	assert_equal "$status" 0
+	grep -qE -- '--idle-timeout=SECS .*' "$OUT"
+	grep -qF 'default 300 on sockets, none on pipes/files' "$OUT"
+}
+
+@test "without --idle-timeout, vlsink on a socket waits at most 300 s for a line; on a pipe it waits forever" {
+	command -v strace >/dev/null || skip "strace not installed"
+	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate not installed"
+	# strace forks vlsink: LISTEN_PID (strace's) is dropped, LISTEN_FDS=1
+	# alone means fd 3.  LeakSanitizer cannot run under ptrace.
+	ssa_start --accept -- env -u LISTEN_PID ASAN_OPTIONS=detect_leaks=0 \
+		strace -o "$T/trace" -e trace=ppoll "$VLSINK"
+	exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+	wait_until 10 file_has "$T/trace" 'ppoll\('
+	exec 5>&-
+	wait_until 10 file_has "$T/ssa.err" 'died with code'
+	run grep -m 1 'ppoll(' "$T/trace"
+	echo "$output"
+	# The time left, just under 300 s, on the first wait.
+	assert_output --regexp 'ppoll\(\[\{fd=3, events=POLLIN\}\], 1, \{tv_sec=(299|300), tv_nsec=[0-9]+\}'
+	# A pipe: no timeout at all.
+	mkfifo "$T/in"
+	ASAN_OPTIONS=detect_leaks=0 strace -o "$T/trace2" -e trace=ppoll "$VLSINK" <"$T/in" >/dev/null 2>&1 3>&- &
+	track $!
+	local spid=$!
+	exec 5>"$T/in"
+	wait_until 10 file_has "$T/trace2" 'ppoll\('
+	exec 5>&-
+	wait_exit "$spid" 10
+	run grep -m 1 'ppoll(' "$T/trace2"
+	echo "$output"
+	assert_output --regexp 'ppoll\(\[\{fd=0, events=POLLIN\}\], 1, NULL'
+}
+
+@test "a flood of 40 idle and trickling connections from one source: other vehicles get through (per-source cap), the idle ones close after 3 s, the slots come back" {
+	e2e_setup
+	limits 40 20
+	local t0=$SECONDS
+	ct_exec rm -f "$E2E_TMP/flood.log"
+	e2e_bg flood "python3 $SL_PY flood 127.0.0.2 40 $E2E_TMP/flood.log"
+	ct_wait_until 20 flood_has flood '^connected 40$' || { e2e_bg_show flood; fail "the flood did not connect"; }
+	# 20 held, 20 closed at once by PID 1 (MaxConnectionsPerSource=20).
+	ct_wait_until 10 connections_are 20 || fail "socket holds $(connections) connections, not 20"
+	# While the flood holds its 20 slots, 10 vehicles from another
+	# source connect and deliver, each its 3 records.
+	good 127.0.0.3 "$(e2e_vid good)" 10 3
+	local refused held
+	refused=$(closes flood 0 2.5)
+	held=$(flood_log flood | grep -c '^closed' || true)
+	echo "flood: $refused refused at once; $((held - refused)) closed by the time the vehicles were done"
+	assert_equal "$refused" 20
+	[[ $held == 20 ]] || fail "the flood's connections timed out before the other vehicles were through: machine too slow for a 3 s timeout?"
+
+	# The idle timeout frees the held slots: every one closed 3 s (a little
+	# more: the instance starts after the accept) after it was opened,
+	# trickling or not.
+	e2e_bg_wait flood 30 || fail "flood still running"
+	flood_log flood | tail -n 3
+	flood_has flood '^open 0$' || fail "the flood still had connections open at its end"
+	assert_equal "$(closes flood 2.9 20)" 20
+	ct_wait_until 10 connections_are 0 || fail "socket still holds $(connections) connections"
+	ct_wait_until 10 idle_summaries_are 127.0.0.2 20 || fail "$(idle_summaries 127.0.0.2) idle-timeout summaries from 127.0.0.2, not 20"
+	# Trickled bytes did not count as activity: the 10 silent ones read
+	# nothing, the 10 trickling ones some bytes, all ended by the timeout.
+	run idle_bytes 127.0.0.2
+	echo "$output"
+	assert_line --regexp '^ *10 0$'
+	assert_line --regexp '^ *[0-9]+ [1-9][0-9]*$'
+	# PID 1 said why it dropped the other 20.
+	assert_equal "$(socket_log 'Too many incoming connections \([0-9]+\) from source .*127\.0\.0\.2')" 20
+
+	# The slots are free again: 20 connections from the flood's source
+	# itself are all served.
+	good 127.0.0.2 "$(e2e_vid after)" 20 1
+	echo "# flood test: $((SECONDS - t0)) s" >&3
+}
+
+@test "without a per-source cap the same flood takes every slot, and only the idle timeout brings the port back" {
+	e2e_setup
+	limits 40 40
+	local v
+	v=$(e2e_vid locked-out)
+	ct_exec rm -f "$E2E_TMP/flood2.log"
+	e2e_bg flood2 "python3 $SL_PY flood 127.0.0.2 40 $E2E_TMP/flood2.log"
+	ct_wait_until 20 flood_has flood2 '^connected 40$' || { e2e_bg_show flood2; fail "the flood did not connect"; }
+	ct_wait_until 10 connections_are 40 || fail "socket holds $(connections) connections, not 40"
+	# Another vehicle is dropped at once: its record never arrives.
+	run ct_exec python3 "$SL_PY" send 127.0.0.3 "$v" 1 1
+	echo "$output"
+	assert_equal "$(socket_log 'Too many incoming connections \(40\), dropping')" 1
+	[[ $(flood_log flood2 | grep -c '^closed' || true) == 0 ]] ||
+		fail "the flood's connections timed out before the vehicle tried: machine too slow for a 3 s timeout?"
+	# 3 s later the flood is gone and the vehicle gets through.
+	e2e_bg_wait flood2 30 || fail "flood still running"
+	assert_equal "$(closes flood2 2.9 20)" 40
+	ct_wait_until 10 connections_are 0
+	good 127.0.0.3 "$v" 1 1
+	assert_equal "$(e2e_record_count "$v-0")" 1
+}
