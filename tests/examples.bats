@@ -551,7 +551,11 @@ jq_positions() {
 	why=$(ct_can_run) || skip "$why"
 	CT_USED=1
 	ct_start
-	ct_exec "$EX/jq/testdata/run-streams.sh" "$VLSINK" --sink=journal
+	# The checkout may live under /tmp, which the container does not see.
+	ct_copy_in "$EX" /usr/local/lib/vlsink-ex/examples
+	ct_copy_in "$(realpath "$VLSINK")" /usr/local/lib/vlsink-ex/vlsink
+	ct_exec /usr/local/lib/vlsink-ex/examples/jq/testdata/run-streams.sh /usr/local/lib/vlsink-ex/vlsink \
+		--sink=journal
 	ct_exec journalctl --sync
 	_entries() {
 		ct_exec journalctl --no-pager -q -o json -t vlsink >"$T/journal.json"
