@@ -49,7 +49,7 @@ DEB_BUILD = libsystemd-dev pkg-config
 DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-clients \
             iproute2 psmisc time cppcheck clang clang-tidy libclang-rt-14-dev valgrind \
             man-db systemd-journal-remote libxml2-utils python3 \
-            postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp
+            postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp openssl curl
 
 .PHONY: all deps deps-test deps-fuzz deps-xinetd check test run bench install uninstall clean lint fuzz
 
