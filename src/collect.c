@@ -19,6 +19,7 @@
 
 #include "json.h"
 #include "linebuf.h"
+#include "log.h"
 
 #ifndef VERSION
 #define VERSION "0.1.0"
@@ -82,30 +83,6 @@ struct collector {
 	const char *end;
 };
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* "vlsink-collect: what failed: why", in one write so that messages never
- * interleave with others on a shared stderr. */
-static void say(const char *fmt, ...)
-{
-	static const char prefix[] = "vlsink-collect: ";
-	char buf[1024];
-	va_list ap;
-	size_t n = sizeof(prefix) - 1;
-
-	memcpy(buf, prefix, n);
-	va_start(ap, fmt);
-	int m = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
-	va_end(ap);
-	if (m < 0)
-		return;
-	n += (size_t)m;
-	if (n > sizeof(buf) - 2)
-		n = sizeof(buf) - 2; /* Truncated; samples are bounded anyway. */
-	buf[n++] = '\n';
-	ssize_t w = write(STDERR_FILENO, buf, n);
-	(void)w;
-}
-
 static const char usage_text[] =
 	"Usage: vlsink-collect [OPTION]...\n"
 	"Read the records that vlsink instances write into the central FIFO, keep every\n"
@@ -124,19 +101,6 @@ static const char usage_text[] =
 	"Exit status: 0 end of input or SIGTERM/SIGINT, everything read written;\n"
 	"64 usage error; 66 input error; 73 cannot create the output;\n"
 	"74 output failure (records not written). See vlsink-collect(1).\n";
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	say("%s (try 'vlsink-collect --help')", msg);
-	exit(EXIT_USAGE);
-}
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -229,19 +193,19 @@ static int input_fd(void)
 	if (pid && owner != (long)getpid() && owner != (long)getppid())
 		return STDIN_FILENO; /* Meant for another process. */
 	if (env_number(fds, 1024) != 1) {
-		say("LISTEN_FDS=%s: expected exactly one descriptor, the FIFO (ListenFIFO=)", fds);
+		note("LISTEN_FDS=%s: expected exactly one descriptor, the FIFO (ListenFIFO=)", fds);
 		exit(EXIT_INPUT);
 	}
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDNAMES");
 	if (fstat(3, &st) < 0) {
-		say("input fd 3: %s", strerror(errno));
+		note("input fd 3: %s", strerror(errno));
 		exit(EXIT_INPUT);
 	}
 	if (S_ISSOCK(st.st_mode) && getsockopt(3, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
 	    listening) {
-		say("input fd 3 is a listening socket: vlsink-collect reads a FIFO (ListenFIFO=)");
+		note("input fd 3 is a listening socket: vlsink-collect reads a FIFO (ListenFIFO=)");
 		exit(EXIT_INPUT);
 	}
 	return 3;
@@ -367,19 +331,19 @@ static void repair_tail(struct collector *c, const struct stat *st)
 	const char *lf = memrchr(tail, '\n', len);
 	if (!lf && from > 0) {
 		/* Not ours: keep it, but end it, so that our records stay whole. */
-		say("%s: ends in a line longer than %d bytes without LF: not a partial record; adding the LF",
+		note("%s: ends in a line longer than %d bytes without LF: not a partial record; adding the LF",
 		    c->out_name, MAX_LINE);
 		if (write(c->out, "\n", 1) != 1)
-			say("%s: write: %s", c->out_name, strerror(errno));
+			note("%s: write: %s", c->out_name, strerror(errno));
 		return;
 	}
 	size_t cut = lf ? len - (size_t)(lf + 1 - tail) : len;
 	sample(s, sizeof(s), tail + len - cut, cut);
 	if (ftruncate(c->out, st->st_size - (off_t)cut) < 0) {
-		say("%s: cannot cut off the partial record at its end: %s", c->out_name, strerror(errno));
+		note("%s: cannot cut off the partial record at its end: %s", c->out_name, strerror(errno));
 		return;
 	}
-	say("%s: cut off a partial record of %zu bytes at its end, left by a collector killed while "
+	note("%s: cut off a partial record of %zu bytes at its end, left by a collector killed while "
 	    "writing: \"%s\"",
 	    c->out_name, cut, s);
 }
@@ -395,12 +359,12 @@ static void open_output(struct collector *c)
 		c->out = open(c->opt.output, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 		c->out_name = c->opt.output;
 		if (c->out < 0) {
-			say("cannot open %s: %s", c->opt.output, strerror(errno));
+			note("cannot open %s: %s", c->opt.output, strerror(errno));
 			exit(EXIT_CANTCREAT);
 		}
 	}
 	if (fstat(c->out, &st) < 0) {
-		say("%s: %s", c->out_name, strerror(errno));
+		note("%s: %s", c->out_name, strerror(errno));
 		exit(EXIT_CANTCREAT);
 	}
 	c->regular = S_ISREG(st.st_mode);
@@ -431,7 +395,7 @@ static void reject(struct collector *c, const char *why, size_t at, const struct
 		snprintf(where, sizeof(where), " at byte %zu", at);
 	if (c->pending_suppressed)
 		snprintf(more, sizeof(more), " (%" PRIu64 " more suppressed)", c->pending_suppressed);
-	say("line %" PRIu64 " rejected (%s%s): \"%s\"%s", c->lines, why, where, s, more);
+	note("line %" PRIu64 " rejected (%s%s): \"%s\"%s", c->lines, why, where, s, more);
 	c->pending_suppressed = 0;
 }
 
@@ -454,7 +418,7 @@ static void handle(struct collector *c, enum lb_event ev, const struct lb_line *
 	}
 	/* The batch holds no more than the read buffer it comes from. */
 	if (c->batch_len + l->n + 1 > c->batch_cap) {
-		say("internal error: batch overflow");
+		note("internal error: batch overflow");
 		abort();
 	}
 	memcpy(c->batch + c->batch_len, l->p, l->n);
@@ -477,10 +441,10 @@ static int stall(struct collector *c, const char *what, int e)
 	if (!c->stalled) {
 		c->stalled = 1;
 		c->stall_since = c->stall_logged = now;
-		say("%s: %s: %s; input paused, retrying every second", c->out_name, what, strerror(e));
+		note("%s: %s: %s; input paused, retrying every second", c->out_name, what, strerror(e));
 	} else if (now - c->stall_logged >= STALL_LOG_MS) {
 		c->stall_logged = now;
-		say("%s: %s: %s; input paused for %" PRId64 " s, still retrying", c->out_name, what,
+		note("%s: %s: %s; input paused for %" PRId64 " s, still retrying", c->out_name, what,
 		    strerror(e), (now - c->stall_since) / 1000);
 	}
 	return wait_fd(-1, 0, STALL_RETRY_MS) < 0 ? -1 : 0;
@@ -491,7 +455,7 @@ static void unstall(struct collector *c)
 	if (!c->stalled)
 		return;
 	c->stalled = 0;
-	say("%s: writable again after %" PRId64 " s, input resumed", c->out_name,
+	note("%s: writable again after %" PRId64 " s, input resumed", c->out_name,
 	    (monotonic_ms() - c->stall_since) / 1000);
 }
 
@@ -541,7 +505,7 @@ static int write_all(struct collector *c, const char *p, size_t n, size_t *done)
 			continue;
 		}
 		if (!stall_error(e)) {
-			say("%s: write: %s", c->out_name, strerror(e));
+			note("%s: write: %s", c->out_name, strerror(e));
 			return -1;
 		}
 		*done = cut_back(c, p, *done, base);
@@ -558,7 +522,7 @@ static int sync_output(struct collector *c)
 		if (e == EINTR)
 			continue;
 		if (!stall_error(e)) {
-			say("%s: fdatasync: %s", c->out_name, strerror(e));
+			note("%s: fdatasync: %s", c->out_name, strerror(e));
 			return -1;
 		}
 		if (stall(c, "fdatasync", e) < 0)
@@ -589,14 +553,14 @@ static int deliver(struct collector *c)
 	if (c->batch_len == 0)
 		return 0;
 	if (write_all(c, c->batch, c->batch_len, &done) < 0) {
-		say("%s: %" PRIu64 " record(s) read but not written", c->out_name,
+		note("%s: %" PRIu64 " record(s) read but not written", c->out_name,
 		    count_lines(c->batch + done, c->batch_len - done));
 		r = -1;
 	}
 	/* After a failed write, one last try to make durable what did get
 	 * written: only what is on disk counts. */
 	if (done > 0 && c->regular && c->opt.sync && (r == 0 ? sync_output(c) : fdatasync(c->out)) < 0) {
-		say("%s: %" PRIu64 " record(s) written but not synced", c->out_name, count_lines(c->batch, done));
+		note("%s: %" PRIu64 " record(s) written but not synced", c->out_name, count_lines(c->batch, done));
 		r = -1;
 		done = 0;
 	}
@@ -654,7 +618,7 @@ static int run(struct collector *c)
 				finish_line(c);
 				return deliver(c);
 			}
-			say("input: poll: %s", strerror(errno));
+			note("input: poll: %s", strerror(errno));
 			c->end = "input-error";
 			return 0;
 		}
@@ -664,7 +628,7 @@ static int run(struct collector *c)
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			say("input: read: %s", strerror(errno));
+			note("input: read: %s", strerror(errno));
 			c->end = "input-error";
 			return 0;
 		}
@@ -687,6 +651,7 @@ int main(int argc, char **argv)
 {
 	struct collector c;
 
+	program_name = "vlsink-collect";
 	ensure_std_fds();
 	memset(&c, 0, sizeof(c));
 	parse_options(argc, argv, &c.opt);
@@ -696,26 +661,26 @@ int main(int argc, char **argv)
 	c.tokens = REJECT_BURST;
 	c.refill_at = monotonic_ms() + REJECT_REFILL_MS;
 	if (linebuf_init(&c.lb, MAX_LINE) < 0) {
-		say("out of memory");
+		note("out of memory");
 		return EXIT_SOFTWARE;
 	}
 	c.batch_cap = c.lb.cap + 1;
 	c.batch = malloc(c.batch_cap);
 	if (!c.batch) {
-		say("out of memory");
+		note("out of memory");
 		return EXIT_SOFTWARE;
 	}
 
 	int r = run(&c);
 	if (r < 0)
 		c.end = c.stalled ? "stopped-while-stalled" : "output-error";
-	say("summary: %" PRIu64 " record(s) written, %" PRIu64 " rejected (%" PRIu64 " too long, %" PRIu64
+	note("summary: %" PRIu64 " record(s) written, %" PRIu64 " rejected (%" PRIu64 " too long, %" PRIu64
 	    " not reported), %" PRIu64 " bytes read, %" PRIu64 " bytes written, end=%s",
 	    c.written, c.rejected, c.too_long, c.suppressed, c.bytes_in, c.bytes_out, c.end);
 	free(c.batch);
 	linebuf_free(&c.lb);
 	if (c.out != STDOUT_FILENO && close(c.out) < 0 && r == 0) {
-		say("%s: close: %s", c.out_name, strerror(errno));
+		note("%s: close: %s", c.out_name, strerror(errno));
 		return EXIT_OUTPUT;
 	}
 	if (r < 0)

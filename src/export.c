@@ -83,19 +83,6 @@ static const char usage_text[] =
 	"written) or too many vehicles (nothing written); 66 input error;\n"
 	"70 out of memory; 74 output error.  See vlsink-export(1).\n";
 
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	note("export: %s (try 'vlsink-export --help')", msg);
-	exit(EXIT_USAGE);
-}
-
 static unsigned number_arg(const char *name, const char *v, unsigned lo, unsigned hi)
 {
 	unsigned n;
@@ -267,29 +254,29 @@ static int open_input(const struct options *o, struct input **in)
 	if (r == 0)
 		return 0;
 	if (r == -ENOMEM) {
-		note("export: out of memory");
+		note("out of memory");
 		return EXIT_INTERNAL;
 	}
 	if (r == -ENODATA)
-		note("export: %s: no journal files found", what);
+		note("%s: no journal files found", what);
 	else
-		note("export: %s: %s", strcmp(what, "-") ? what : "stdin", strerror(-r));
+		note("%s: %s", strcmp(what, "-") ? what : "stdin", strerror(-r));
 	return EXIT_INPUT;
 }
 
 static int output_failed(int e)
 {
-	note("export: standard output: %s", strerror(e ? e : EIO));
+	note("standard output: %s", strerror(e ? e : EIO));
 	return EXIT_OUTPUT;
 }
 
 static int spool_failed(int r)
 {
 	if (r == -ENOMEM) {
-		note("export: out of memory");
+		note("out of memory");
 		return EXIT_INTERNAL;
 	}
-	note("export: temporary file: %s", strerror(-r));
+	note("temporary file: %s", strerror(-r));
 	return EXIT_OUTPUT;
 }
 
@@ -317,6 +304,8 @@ int main(int argc, char **argv)
 	int status = EXIT_OK, r, err = 0;
 	enum in_event ev;
 
+	program_name = "vlsink-export";
+
 	ensure_std_fds();
 	signal(SIGPIPE, SIG_IGN);
 	parse_options(argc, argv, &o);
@@ -330,14 +319,14 @@ int main(int argc, char **argv)
 
 	while (status == EXIT_OK && (ev = input_next(in, &f, &bad, &err)) != IN_END) {
 		if (ev == IN_ERROR) {
-			note("export: %s: %s", o.input ? (strcmp(o.input, "-") ? o.input : "stdin") : "journal",
+			note("%s: %s", o.input ? (strcmp(o.input, "-") ? o.input : "stdin") : "journal",
 			     strerror(-err));
 			status = EXIT_INPUT;
 			break;
 		}
 		if (ev == IN_BAD) {
 			if (++invalid <= DIAG_MAX)
-				note("export: %s: %s: \"%s\"", bad.where, bad.why, bad.sample);
+				note("%s: %s: \"%s\"", bad.where, bad.why, bad.sample);
 			continue;
 		}
 		if (!keep(&o, &f))
@@ -349,7 +338,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if ((r = spool_add(s, &f.rec)) == -E2BIG) {
-			note("export: more than %zu vehicles (--max-vehicles); nothing written: select fewer "
+			note("more than %zu vehicles (--max-vehicles); nothing written: select fewer "
 			     "with --vehicle, --since, --until, or use --output-format=csv",
 			     o.max_vehicles);
 			status = EXIT_DATA;
@@ -372,7 +361,7 @@ int main(int argc, char **argv)
 	if (fflush(stdout) == EOF || ferror(stdout))
 		status = status == EXIT_OUTPUT ? status : worse(status, output_failed(errno));
 	if (invalid) {
-		note("export: %llu invalid record%s skipped%s", (unsigned long long)invalid, invalid == 1 ? "" : "s",
+		note("%llu invalid record%s skipped%s", (unsigned long long)invalid, invalid == 1 ? "" : "s",
 		     invalid > DIAG_MAX ? " (only the first " DIAG_SHOWN " shown)" : "");
 		status = worse(status, EXIT_DATA);
 	}

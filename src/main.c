@@ -99,19 +99,6 @@ static const char usage_text[] =
 	"66 input error; 70 internal error; 74 sink failure (records not delivered).\n"
 	"See vlsink(1).\n";
 
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	note("%s (try 'vlsink --help')", msg);
-	exit(EXIT_USAGE);
-}
-
 static int number_arg(const char *name, const char *v, int lo, int hi)
 {
 	unsigned n;

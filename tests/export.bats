@@ -110,7 +110,7 @@ FLEET_COUNTS='[["bus-1",4],["tram-2",3],["van-3",2]]'
 		[[ $status == 64 ]] || fail "'$c': exit $status, expected 64: $(cat "$ERR")"
 		[[ ! -s $OUT ]] || fail "'$c': wrote to stdout"
 		[[ $(wc -l <"$ERR") == 1 ]] || fail "'$c': expected one line on stderr: $(cat "$ERR")"
-		grep -q "^vlsink: export: .*vlsink-export --help" "$ERR" || fail "'$c': $(cat "$ERR")"
+		grep -q "^vlsink-export: .*vlsink-export --help" "$ERR" || fail "'$c': $(cat "$ERR")"
 	done
 }
 
@@ -298,7 +298,7 @@ van-3,2026-03-01T08:06:00.000Z'
 	run jq -c '[.features[] | [.properties.vehicle, .properties.times]]' "$OUT"
 	assert_output '[["bus-1",["2026-03-01T08:00:00.000Z","2026-03-01T08:02:10.000Z","2026-03-01T08:02:20.000Z"]]]'
 	assert_equal "$(wc -l <"$ERR")" 11
-	run sed -n 's/^vlsink: export: \(line [0-9]*: [^:]*\): .*/\1/p' "$ERR"
+	run sed -n 's/^vlsink-export: \(line [0-9]*: [^:]*\): .*/\1/p' "$ERR"
 	assert_output 'line 2: lat out of range
 line 3: unknown key
 line 4: duplicate key
@@ -310,7 +310,7 @@ line 9: string with escapes
 line 10: syntax
 line 11: not a JSON object'
 	run tail -n 1 "$ERR"
-	assert_output 'vlsink: export: 14 invalid records skipped (only the first 10 shown)'
+	assert_output 'vlsink-export: 14 invalid records skipped (only the first 10 shown)'
 	# The sample shows the fault: the unknown key is in it.
 	grep -q 'line 3: unknown key: ".*colour' "$ERR"
 }
@@ -328,7 +328,7 @@ line 11: not a JSON object'
 	assert_equal "$(wc -l <"$ERR")" 11
 	(($(wc -c <"$ERR") < 2000)) || fail "stderr too large: $(wc -c <"$ERR") bytes"
 	run tail -n 1 "$ERR"
-	assert_output 'vlsink: export: 3002 invalid records skipped (only the first 10 shown)'
+	assert_output 'vlsink-export: 3002 invalid records skipped (only the first 10 shown)'
 	run tail -n 1 "$OUT"
 	assert_output 'ok-1,,1.5000000,2.5000000,,,'
 
@@ -336,8 +336,8 @@ line 11: not a JSON object'
 	tail -n 3 "$T/in" >"$T/in2"
 	ex --input="$T/in2" --output-format=csv
 	assert_equal "$status" 65
-	grep -q '^vlsink: export: line 1: line too long: "aaaa.*\.\.\."$' "$ERR"
-	grep -q '^vlsink: export: line 2: control character: "{\\"lat\\":1,\\x01\\"lon\\":2}"$' "$ERR"
+	grep -q '^vlsink-export: line 1: line too long: "aaaa.*\.\.\."$' "$ERR"
+	grep -q '^vlsink-export: line 2: control character: "{\\"lat\\":1,\\x01\\"lon\\":2}"$' "$ERR"
 }
 
 @test "journal --directory: vlsink's position entries; rejects, summaries and other programs skipped" {
@@ -389,9 +389,9 @@ van-3,,52.4900000,13.3910000,,,'
 2026-03-01T08:02:00.000Z
 2026-03-01T08:03:00.000Z'
 	run cat "$ERR"
-	assert_output 'vlsink: export: journal entry of 2026-03-01T08:00:10.200Z: bad lat: "LATITUDE=north"
-vlsink: export: journal entry of 2026-03-01T08:00:20.200Z: lat out of range: "LATITUDE=95.0000000"
-vlsink: export: 2 invalid records skipped'
+	assert_output 'vlsink-export: journal entry of 2026-03-01T08:00:10.200Z: bad lat: "LATITUDE=north"
+vlsink-export: journal entry of 2026-03-01T08:00:20.200Z: lat out of range: "LATITUDE=95.0000000"
+vlsink-export: 2 invalid records skipped'
 }
 
 @test "journal --since/--until apply to FIX_TIME, else to the journal's receive time" {
@@ -416,13 +416,13 @@ van-3,2025-06-01T10:00:00.000Z,52.4900000,13.3900000,,,'
 @test "input errors exit 66" {
 	ex --input="$T/missing.jsonl"
 	assert_equal "$status" 66
-	grep -q "^vlsink: export: $T/missing.jsonl: No such file or directory$" "$ERR"
+	grep -q "^vlsink-export: $T/missing.jsonl: No such file or directory$" "$ERR"
 	[[ ! -s $OUT ]]
 
 	mkdir "$T/empty"
 	ex --directory="$T/empty"
 	assert_equal "$status" 66
-	grep -q "^vlsink: export: $T/empty: no journal files found$" "$ERR"
+	grep -q "^vlsink-export: $T/empty: no journal files found$" "$ERR"
 
 	ex --file="$T/missing.journal"
 	assert_equal "$status" 66
@@ -441,7 +441,7 @@ van-3,2025-06-01T10:00:00.000Z,52.4900000,13.3900000,,,'
 		status=0
 		"$VLSINK_EXPORT" --input="$C/fleet.jsonl" --output-format=$f >/dev/full 2>"$ERR" || status=$?
 		[[ $status == 74 ]] || fail "$f: exit $status, expected 74"
-		grep -q "^vlsink: export: standard output: No space left on device$" "$ERR"
+		grep -q "^vlsink-export: standard output: No space left on device$" "$ERR"
 	done
 
 	# More than a block (32 positions) of one vehicle goes to the temporary
@@ -449,7 +449,7 @@ van-3,2025-06-01T10:00:00.000Z,52.4900000,13.3900000,,,'
 	gen_lines 200 >"$T/in"
 	TMPDIR=$T/nonexistent ex --input="$T/in"
 	assert_equal "$status" 74
-	grep -q "^vlsink: export: temporary file: No such file or directory$" "$ERR"
+	grep -q "^vlsink-export: temporary file: No such file or directory$" "$ERR"
 	[[ ! -s $OUT ]]
 }
 
