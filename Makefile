@@ -51,7 +51,7 @@ DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-client
             man-db systemd-journal-remote libxml2-utils python3 \
             postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp openssl curl
 
-.PHONY: all deps deps-test deps-fuzz deps-xinetd check test run bench install uninstall clean lint fuzz
+.PHONY: all deps deps-test deps-fuzz deps-xinetd bench-systemd soak check test run bench install uninstall clean lint fuzz
 
 REPLAY    = $(BUILD)/vlsink-replay
 
@@ -109,6 +109,19 @@ test: all
 run: deps
 	$(MAKE) all
 	scripts/run-demo.sh $(abspath $(BIN))
+
+$(BUILD)/jbench: tests/bench/jbench.c | $(BUILD)/.dir
+	$(CC) $(CFLAGS) $(SD_CFLAGS) -o $@ $< $(SD_LIBS)
+
+# Under a real systemd in a throwaway container (root); figures, not tests.
+bench-systemd: deps-test
+	$(MAKE) all $(BUILD)/gen-nmea $(BUILD)/jbench
+	JBENCH=$(abspath $(BUILD)/jbench) GEN=$(abspath $(BUILD)/gen-nmea) tests/bench/systemd-bench.sh
+
+# SOAK_SECONDS per run (default 600): a journal run, then a FIFO run.
+soak: deps-test
+	$(MAKE) all
+	tests/bench/soak.sh
 
 bench: deps-test
 	$(MAKE) all $(BUILD)/gen-nmea

@@ -1,0 +1,115 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034
+#
+# tests/bench/sd-common.bash - shared by tests/bench/systemd-bench.sh and
+# tests/bench/soak.sh: build, boot ONE throwaway systemd container
+# (tests/lib/container.bash: nspawn over a tmpfs overlay of /, never the
+# host's systemd), install vlsink into it, copy the bench tools in, and tear
+# everything down on exit (trap). Plain bash, no bats.
+#
+#   source tests/bench/sd-common.bash   (sets sd_root, sd_dir, sd_tmp)
+#   sd_setup NAME                       build, boot, install, enable
+#                                       vlsink.socket, copy the tools; dies
+#                                       (exit 2) on any setup failure
+#   sd_copy SRC DEST                    one more file into the container
+#   probe ARGS...                       tests/bench/sd-probe.sh inside
+#   sock_prop PROP                      property of vlsink.socket
+#   calc 'AWK'  kv KEY TEXT  median N...   number helpers
+
+set -u -o pipefail
+export LC_ALL=C
+
+sd_name=${sd_name:-${0##*/}}
+die() {
+	echo "$sd_name: $*" >&2
+	exit 2
+}
+
+sd_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) || die "cannot find tests/bench"
+sd_root=$(cd "$sd_dir/../.." && pwd) || die "cannot find the repository"
+
+# shellcheck source=../lib/container.bash
+source "$sd_root/tests/lib/container.bash" || die "cannot load tests/lib/container.bash"
+
+LIBEXEC=/usr/local/libexec/vlsink-bench # inside the container
+CLIENT=$LIBEXEC/sd_client.py
+CHECK=$LIBEXEC/e2e_client.py
+PROBE=$LIBEXEC/sd-probe.sh
+B=/tmp/bench
+UNITDIR=/usr/local/lib/systemd/system
+DROPINS=/etc/systemd/system/vlsink@.service.d
+
+sd_tmp=''
+_sd_cleanup() {
+	ct_stop
+	[[ -n $sd_tmp ]] && rm -rf -- "$sd_tmp"
+}
+
+_sd_preboot() {
+	# the default runtime journal cap (10% of /run) would rotate records
+	# away before they are counted
+	printf '[Journal]\nRuntimeMaxUse=4G\n' >"$CT_ROOT/etc/systemd/journald.conf.d/60-vlsink-bench.conf"
+}
+
+sd_setup() {
+	local reason
+	reason=$(ct_can_run) || die "cannot run a container here: $reason"
+	sd_tmp=$(mktemp -d "${TMPDIR:-/tmp}/vlsink-$1.XXXXXX") || die "mktemp failed"
+	trap _sd_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	echo "building (make all) ..."
+	make -s -C "$sd_root" all >"$sd_tmp/build.log" 2>&1 || {
+		cat "$sd_tmp/build.log" >&2
+		die "make all failed"
+	}
+	echo "booting the container ..."
+	CT_PREBOOT=_sd_preboot
+	ct_start || die "the container did not boot"
+	# never an empty DESTDIR: only ever into the container's overlay
+	if [[ -z ${CT_ROOT:-} || $CT_ROOT == / ]] || ! mountpoint -q "$CT_ROOT"; then
+		die "no container root mounted"
+	fi
+	{
+		make -s -C "$sd_root" install DESTDIR="$CT_ROOT" PREFIX=/usr/local &&
+			ct_exec systemd-sysusers /usr/local/lib/sysusers.d/vlsink.conf &&
+			ct_exec systemctl daemon-reload &&
+			ct_exec systemctl enable --now vlsink.socket
+	} >"$sd_tmp/install.log" 2>&1 || {
+		cat "$sd_tmp/install.log" >&2
+		die "install into the container failed"
+	}
+	sd_copy "$sd_root/tests/lib/e2e_client.py" "$CHECK"
+	sd_copy "$sd_dir/sd_client.py" "$CLIENT"
+	sd_copy "$sd_dir/sd-probe.sh" "$PROBE"
+	ct_exec mkdir -p "$B" || die "mkdir $B failed"
+}
+
+sd_copy() {
+	ct_copy_in "$1" "$2" || die "cannot copy $1 into the container"
+}
+
+probe() { ct_exec "$PROBE" "$@"; }
+sock_prop() { ct_exec systemctl show -P "$1" vlsink.socket; }
+calc() { awk "BEGIN { $1 }"; }
+kv() { # KEY TEXT: the word after KEY in TEXT
+	awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }' <<<"$2"
+}
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+		END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+pid1_mem() { # "VmRSS Pss" (KiB) of the container's PID 1, read from the host
+	echo "$(awk '/^VmRSS:/ { print $2 }' "/proc/$CT_LEADER/status") $(awk '/^Pss:/ { print $2 }' "/proc/$CT_LEADER/smaps_rollup")"
+}
+sd_header() { # TITLE
+	local cpu
+	cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
+	echo
+	echo "== $1 =="
+	echo "date:      $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+	echo "machine:   $(uname -srm), nproc $(nproc), CPU ${cpu:-unknown}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "container: systemd $(ct_exec systemctl --version | awk 'NR == 1 { print $2 }'), booted in ${CT_BOOT_MS} ms," \
+		"private network, vlsink installed with make install DESTDIR= PREFIX=/usr/local"
+}
