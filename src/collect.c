@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "json.h"
 #include "linebuf.h"
 #include "log.h"
@@ -24,15 +25,6 @@
 #ifndef VERSION
 #define VERSION "0.1.0"
 #endif
-
-/* sysexits.h values, as vlsink uses, so that units can name them. */
-enum {
-	EXIT_USAGE = 64,
-	EXIT_INPUT = 66,
-	EXIT_SOFTWARE = 70,
-	EXIT_CANTCREAT = 73,
-	EXIT_OUTPUT = 74,
-};
 
 #define DEFAULT_OUTPUT "/var/lib/vlsink/positions.jsonl"
 /* vlsink writes records of a few hundred bytes in batches of at most

@@ -12,21 +12,13 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "exits.h"
 #include "log.h"
 #include "scan.h"
 
 #ifndef VERSION
 #define VERSION "0.1.0"
 #endif
-
-enum {
-	EXIT_OK = 0,
-	EXIT_USAGE = 64,
-	EXIT_DATA = 65,
-	EXIT_INPUT = 66,
-	EXIT_INTERNAL = 70,
-	EXIT_OUTPUT = 74,
-};
 
 /* Invalid records are all counted; the first few are shown, which is
  * enough to see what is wrong without flooding a terminal. */
@@ -255,7 +247,7 @@ static int open_input(const struct options *o, struct input **in)
 		return 0;
 	if (r == -ENOMEM) {
 		note("out of memory");
-		return EXIT_INTERNAL;
+		return EXIT_SOFTWARE;
 	}
 	if (r == -ENODATA)
 		note("%s: no journal files found", what);
@@ -274,7 +266,7 @@ static int spool_failed(int r)
 {
 	if (r == -ENOMEM) {
 		note("out of memory");
-		return EXIT_INTERNAL;
+		return EXIT_SOFTWARE;
 	}
 	note("temporary file: %s", strerror(-r));
 	return EXIT_OUTPUT;
@@ -282,7 +274,7 @@ static int spool_failed(int r)
 
 static int worse(int a, int b)
 {
-	static const int rank[] = { EXIT_OK, EXIT_DATA, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERNAL, EXIT_USAGE };
+	static const int rank[] = { EXIT_OK, EXIT_DATA, EXIT_INPUT, EXIT_OUTPUT, EXIT_SOFTWARE, EXIT_USAGE };
 	int ra = 0, rb = 0;
 
 	for (int k = 0; k < 6; k++) {

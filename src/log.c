@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "log.h"
 
 const char *program_name = "vlsink";
@@ -47,5 +48,5 @@ void usage_error(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	note("%s (try '%s --help')", msg, program_name);
-	exit(64);
+	exit(EXIT_USAGE);
 }

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exits.h"
 #include "linebuf.h"
 #include "log.h"
 #include "parse.h"
@@ -28,14 +29,6 @@
 #ifndef VERSION
 #define VERSION "0.1.0"
 #endif
-
-/* sysexits.h values, so that units can name them in RestartPreventExitStatus=. */
-enum {
-	EXIT_USAGE = 64,
-	EXIT_INPUT = 66,
-	EXIT_SOFTWARE = 70,
-	EXIT_SINK = 74,
-};
 
 #define MAX_LINE_DEFAULT 1024
 #define MAX_LINE_MIN 64
@@ -548,6 +541,6 @@ int main(int argc, char **argv)
 	sink_close(c.sink);
 	linebuf_free(&lb);
 	if (r < 0)
-		return EXIT_SINK;
+		return EXIT_OUTPUT;
 	return strcmp(c.t.end, "input-error") ? 0 : EXIT_INPUT;
 }
