@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "export.h"
 #include "exits.h"
+#include "export.h"
 #include "log.h"
 #include "scan.h"
 
