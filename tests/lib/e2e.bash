@@ -189,3 +189,25 @@ e2e_install() {
 	ct_exec systemd-sysusers /usr/local/lib/sysusers.d/vlsink.conf || return 1
 	ct_exec systemctl daemon-reload
 }
+
+# e2e_journald_restart_check NAME VEHICLE COMMAND: runs COMMAND (5000 records
+# of VEHICLE, paced over ~2.5 s) in the background, restarts journald once
+# 500 are stored, and checks that all 5000 arrive exactly once.
+e2e_journald_restart_check() {
+	local name=$1 v=$2 cmd=$3 before pid0 pid1
+	pid0=$(ct_exec systemctl show -P MainPID systemd-journald.service)
+	e2e_bg "$name" "$cmd"
+	e2e_wait_records 20 500 "$v" || { e2e_bg_show "$name"; fail "stream did not start"; }
+	ct_exec systemctl restart systemd-journald.service
+	before=$(e2e_record_count "$v")
+	pid1=$(ct_exec systemctl show -P MainPID systemd-journald.service)
+	e2e_bg_wait "$name" 60
+	e2e_bg_show "$name"
+	assert_equal "$E2E_RC" 0
+	echo "journald $pid0 -> $pid1; $before records stored when the restart was done"
+	[ "$pid0" != "$pid1" ] || fail "journald was not restarted"
+	((before < 5000)) || fail "the stream had ended before journald restarted"
+	run e2e_wait_check 20 VEHICLE_ID="$v" -- --expect "$v:0:5000"
+	echo "$output"
+	assert_success
+}
