@@ -28,17 +28,19 @@ SD_CFLAGS := $(shell pkg-config --cflags libsystemd 2>/dev/null)
 SD_LIBS   := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 LDLIBS   += $(SD_LIBS) -lm
 
-# Three programs share src/: vlsink, the collector (framer, JSON validator,
-# log helper) and the exporter.
-VLSINK_SRCS = main.c linebuf.c parse.c nmea.c tpv.c csv.c scan.c format.c \
-            sink.c sink_fifo.c sink_journal.c log.c
-OBJS      = $(VLSINK_SRCS:%.c=$(BUILD)/%.o)
+# Three programs, one folder each, on the core they share (src/README).
+CORE_SRCS    = $(wildcard src/core/*.c)
+VLSINK_SRCS  = $(wildcard src/vlsink/*.c)
+COLLECT_SRCS = $(wildcard src/collect/*.c)
+EXPORT_SRCS  = $(wildcard src/export/*.c)
+obj = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(1))
+CORE_OBJS    = $(call obj,$(CORE_SRCS))
+OBJS         = $(call obj,$(VLSINK_SRCS)) $(CORE_OBJS)
+COLLECT_OBJS = $(call obj,$(COLLECT_SRCS)) $(CORE_OBJS)
+EXPORT_OBJS  = $(call obj,$(EXPORT_SRCS)) $(CORE_OBJS)
 BIN       = $(BUILD)/vlsink
 COLLECT   = $(BUILD)/vlsink-collect
-COLLECT_OBJS = $(BUILD)/collect.o $(BUILD)/json.o $(BUILD)/linebuf.o $(BUILD)/log.o
 EXPORT    = $(BUILD)/vlsink-export
-EXPORT_OBJS = $(addprefix $(BUILD)/,export.o export_parse.o export_in.o export_spool.o \
-            export_csv.o export_geojson.o export_gpx.o export_svg.o scan.o format.o log.o linebuf.o)
 UNITS     = vlsink.socket vlsink@.service vlsink-collect.socket vlsink-collect.service
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DOCDIR   ?= $(PREFIX)/share/doc/vlsink
@@ -57,14 +59,15 @@ REPLAY    = $(BUILD)/vlsink-replay
 
 all: $(BIN) $(COLLECT) $(EXPORT) $(REPLAY)
 
-$(BUILD)/%.o: src/%.c src/*.h | $(BUILD)/.dir
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(SD_CFLAGS) -c -o $@ $<
+$(BUILD)/obj/%.o: src/%.c src/*/*.h | $(BUILD)/.dir
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc $(SD_CFLAGS) -c -o $@ $<
 
 $(BIN): $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 $(COLLECT): $(COLLECT_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(COLLECT_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(COLLECT_OBJS) -lm
 
 $(EXPORT): $(EXPORT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(EXPORT_OBJS) $(LDLIBS)
@@ -162,8 +165,9 @@ uninstall:
 # Static analysis; both are clean and CI keeps them so.
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance --std=c11 \
-	    --suppress=missingIncludeSystem -D_GNU_SOURCE src/ examples/replay/
-	clang-tidy --quiet src/*.c examples/replay/*.c -- -std=c11 -D_GNU_SOURCE $(SD_CFLAGS)
+	    --suppress=missingIncludeSystem -D_GNU_SOURCE -DVERSION='"$(VERSION)"' -Isrc src/ examples/replay/
+	clang-tidy --quiet src/*/*.c examples/replay/*.c -- -std=c11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
+	    -Isrc $(SD_CFLAGS)
 
 # libFuzzer harnesses (clang, libclang-rt-14-dev); FUZZ_SECONDS per harness.
 FUZZ_SECONDS ?= 60

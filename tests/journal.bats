@@ -202,12 +202,12 @@ bg_err_has() { # NAME TEXT
 	run e2e_journal VEHICLE_ID="$v" PRIORITY=4
 	[ "${#lines[@]}" -eq 3 ] || fail "expected 3 reject entries: $output"
 	run jq -r '[.LINE_NUMBER, .REJECT_REASON, .RAW_LINE] | join(" ")' <<<"$output"
-	assert_line -n 0 "2 control-char $v,17640\\x01\\x7f57600,\\x2259.3\\x22,18.0"
+	assert_line -n 0 "2 control-char $v,17640\\x01\\x7f57600,\\\"59.3\\\",18.0"
 	assert_line -n 1 "3 syntax x${long:0:63}..."
 	assert_line -n 2 '4 bad-checksum $GPGLL,4916.45,N,12311.12,W,225444,A*00'
 	run e2e_journal VEHICLE_ID="$v" PRIORITY=4
 	run jq -r '.MESSAGE' <<<"${lines[0]}"
-	assert_output "line 2 rejected (control-char): \"$v,17640\\x01\\x7f57600,\\x2259.3\\x22,18.0\""
+	assert_output "line 2 rejected (control-char): \"$v,17640\\x01\\x7f57600,\\\"59.3\\\",18.0\""
 	# the lines after the rejects are accepted as if nothing happened
 	e2e_wait_records 10 2 "$v"
 }

@@ -12,6 +12,7 @@
 #include "format.h"
 #include "parse.h"
 #include "record.h"
+#include "calendar.h"
 #include "scan.h"
 
 #ifdef HAVE_JSON_VALID

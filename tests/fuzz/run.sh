@@ -23,7 +23,7 @@ OUT=$ROOT/build/fuzz
 CC=${FUZZ_CC:-clang}
 # shellcheck disable=SC2054 # the commas belong to -fsanitize=
 CFLAGS=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-	-std=c11 -D_GNU_SOURCE -Isrc -Wall -Wextra)
+	-std=c11 -D_GNU_SOURCE -Isrc -Isrc/core -Isrc/vlsink -Wall -Wextra)
 
 build_only=0 replay=0 jobs=1 keep=0 only="" seconds=60
 while (($#)); do
@@ -44,16 +44,12 @@ done
 [[ $seconds =~ ^[0-9]+$ && $seconds -gt 0 ]] || { echo "run.sh: seconds: expected a positive number" >&2; exit 2; }
 [[ $jobs =~ ^[0-9]+$ && $jobs -gt 0 ]] || { echo "run.sh: --jobs: expected a positive number" >&2; exit 2; }
 
-# The parsers and what they call; never main.c, the sinks or the collector.
-PARSE_SRCS=(src/parse.c src/nmea.c src/tpv.c src/csv.c src/scan.c src/format.c)
-JSON_FLAGS=()
-if [[ -f src/json.c && -f src/json.h ]]; then
-	PARSE_SRCS+=(src/json.c)
-	JSON_FLAGS=(-DHAVE_JSON_VALID)
-fi
+# The parsers and the core they call; never main.c, the sinks or the collector.
+CORE_PURE=(src/core/scan.c src/core/calendar.c src/core/format.c src/core/record.c src/core/json.c)
+PARSE_SRCS=(src/vlsink/parse.c src/vlsink/nmea.c src/vlsink/tpv.c src/vlsink/csv.c "${CORE_PURE[@]}")
+JSON_FLAGS=(-DHAVE_JSON_VALID)
 
-harnesses=(linebuf nmea tpv csv line)
-[[ -f src/json.c && -f src/json.h ]] && harnesses+=(json)
+harnesses=(linebuf nmea tpv csv line json)
 if [[ -n $only ]]; then
 	IFS=, read -ra want <<<"$only"
 	for h in "${want[@]}"; do
@@ -64,8 +60,8 @@ fi
 
 srcs_for() {
 	case $1 in
-	linebuf) echo src/linebuf.c ;;
-	json) echo src/json.c ;;
+	linebuf) echo src/core/linebuf.c ;;
+	json) echo src/core/json.c src/core/scan.c src/core/calendar.c ;;
 	*) echo "${PARSE_SRCS[@]}" ;;
 	esac
 }
@@ -88,7 +84,7 @@ build() {
 	[[ $h != linebuf ]] && flags=("${JSON_FLAGS[@]}")
 	if [[ -x $bin ]]; then
 		local stale=0
-		for f in "$FUZZ/fuzz-$h.c" "$FUZZ/check.h" "$0" src/*.h $(srcs_for "$h"); do
+		for f in "$FUZZ/fuzz-$h.c" "$FUZZ/check.h" "$0" src/*/*.h $(srcs_for "$h"); do
 			[[ $f -nt $bin ]] && stale=1
 		done
 		((stale)) || return 0

@@ -1,0 +1,141 @@
+/* Input discovery and the read side of the connection.  Nothing here knows
+ * what a line is. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/exits.h"
+#include "core/log.h"
+#include "core/proc.h"
+#include "core/scan.h"
+#include "core/stop.h"
+#include "input.h"
+
+int input_open(void)
+{
+	const char *fds = getenv("LISTEN_FDS");
+	struct stat st;
+	int fd = STDIN_FILENO;
+
+	switch (listen_fds(0)) {
+	case LISTEN_NONE:
+		break;
+	case LISTEN_ONE:
+		fd = 3;
+		break;
+	case LISTEN_BAD:
+		die(EXIT_INPUT, "LISTEN_FDS=%s: expected exactly one connection (Accept=yes)", fds);
+	}
+	if (fstat(fd, &st) < 0)
+		die(EXIT_INPUT, "input fd %d: %s", fd, strerror(errno));
+	if (is_listening(fd))
+		die(EXIT_INPUT,
+		    "input fd %d is a listening socket: vlsink serves one accepted connection "
+		    "(use Accept=yes or systemd-socket-activate --accept)",
+		    fd);
+	return fd;
+}
+
+int input_is_socket(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+void input_peer(int fd, struct peer *peer)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = sizeof(ss);
+	unsigned port = 0;
+	int v6 = 0;
+
+	memset(peer, 0, sizeof(*peer));
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &sin->sin_addr, peer->addr, sizeof(peer->addr));
+			port = ntohs(sin->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+			if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+				inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], peer->addr, sizeof(peer->addr));
+			} else {
+				inet_ntop(AF_INET6, &sin6->sin6_addr, peer->addr, sizeof(peer->addr));
+				v6 = 1;
+			}
+			port = ntohs(sin6->sin6_port);
+		} else {
+			return;
+		}
+	} else if (errno == ENOTSOCK) {
+		/* inetd-style launchers say who is calling in the environment;
+		 * it is checked like any other input. */
+		const char *a = getenv("REMOTE_ADDR"), *p = getenv("REMOTE_PORT");
+		struct in6_addr buf;
+		if (!a)
+			return;
+		if (inet_pton(AF_INET, a, &buf) == 1) {
+			snprintf(peer->addr, sizeof(peer->addr), "%s", a);
+		} else if (inet_pton(AF_INET6, a, &buf) == 1) {
+			snprintf(peer->addr, sizeof(peer->addr), "%s", a);
+			v6 = 1;
+		} else {
+			return;
+		}
+		if (p && scan_uint(p, strlen(p), 65535, &port))
+			port = 0;
+	} else {
+		return;
+	}
+	if (port)
+		snprintf(peer->port, sizeof(peer->port), "%u", port);
+	if (!peer->port[0])
+		snprintf(peer->text, sizeof(peer->text), "%s", peer->addr);
+	else
+		snprintf(peer->text, sizeof(peer->text), v6 ? "[%s]:%s" : "%s:%s", peer->addr, peer->port);
+}
+
+enum input_end input_read(int fd, char *buf, size_t room, int64_t idle_deadline, size_t *got)
+{
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		int ms = -1;
+		if (stop_requested())
+			return IN_STOP;
+		if (idle_deadline) {
+			int64_t left = idle_deadline - monotonic_ms();
+			if (left <= 0)
+				return IN_IDLE;
+			ms = left > 86400000 ? 86400000 : (int)left;
+		}
+		int r = stop_poll(&pfd, 1, ms);
+		if (r < 0 && errno != EINTR) {
+			note("input: poll: %s", strerror(errno));
+			return IN_ERROR;
+		}
+		if (r <= 0)
+			continue;
+		ssize_t n = read(fd, buf, room);
+		if (n > 0) {
+			*got = (size_t)n;
+			return IN_DATA;
+		}
+		if (n == 0)
+			return IN_EOF;
+		if (errno == EINTR || errno == EAGAIN)
+			continue;
+		if (errno == ECONNRESET || errno == ETIMEDOUT || errno == EHOSTUNREACH)
+			return IN_RESET;
+		note("input: read: %s", strerror(errno));
+		return IN_ERROR;
+	}
+}

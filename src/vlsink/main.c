@@ -1,0 +1,71 @@
+/* vlsink: reads one connection line by line, turns every line that carries a
+ * position into a record, and hands the records to one sink.  This file is
+ * the wiring: options, the connection, the sink, the exit status. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "conn.h"
+#include "core/calendar.h"
+#include "core/clock.h"
+#include "core/exits.h"
+#include "core/log.h"
+#include "core/proc.h"
+#include "core/stop.h"
+#include "input.h"
+#include "options.h"
+
+int main(int argc, char **argv)
+{
+	struct config opt;
+	struct sink sink;
+	struct conn c;
+
+	log_init("vlsink");
+	ensure_std_fds();
+	config_parse(argc, argv, &opt);
+	stop_init();
+
+	int fd = input_open();
+
+	memset(&sink, 0, sizeof(sink));
+	sink.kind = opt.sink;
+	sink.format = opt.format;
+	sink.path = opt.fifo_path;
+	memset(&c, 0, sizeof(c));
+	c.opt = &opt;
+	c.sink = &sink;
+	c.session.checksum = opt.checksum;
+	c.session.now_ms = realtime_ms();
+	if (opt.have_date) {
+		c.session.have_ref = 1;
+		c.session.ref_ms = opt.date_days * MS_PER_DAY + MS_PER_DAY / 2;
+	}
+	input_peer(fd, &c.peer);
+	report_init(&c.rp, &sink, &c.peer);
+	c.vehicle = opt.vehicle ? opt.vehicle : (c.peer.addr[0] ? c.peer.addr : NULL);
+	if (!opt.idle_given)
+		opt.idle_timeout = input_is_socket(fd) ? IDLE_DEFAULT : 0;
+
+	if (linebuf_init(&c.lb, opt.max_line) < 0)
+		die(EXIT_SOFTWARE, "out of memory");
+	/* A sink that never opened is reported like one that failed later: the
+	 * counts say that no input was read. */
+	int r = sink_open(&sink);
+	if (r < 0)
+		note("cannot open the sink: %s",
+		     r == -ETIMEDOUT ? "gave up waiting for it after the stop signal" : strerror(-r));
+	else
+		r = conn_serve(&c, fd);
+	if (r < 0) {
+		c.rp.t.undelivered = c.undelivered + sink.pending;
+		note("sink failed: %" PRIu64 " record(s) not delivered", c.rp.t.undelivered);
+		c.rp.t.end = "sink-error";
+	}
+	report_summary(&c.rp, conn_vehicle(&c));
+	sink_close(&sink);
+	linebuf_free(&c.lb);
+	if (r < 0)
+		return EXIT_OUTPUT;
+	return strcmp(c.rp.t.end, "input-error") ? EXIT_OK : EXIT_INPUT;
+}

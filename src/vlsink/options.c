@@ -1,0 +1,145 @@
+/* vlsink's command line: what each option means, its range, and the help
+ * text that says so. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/calendar.h"
+#include "core/log.h"
+#include "core/scan.h"
+#include "options.h"
+
+/* In --format=raw a record is the line and its LF, and the FIFO sink writes
+ * it in one atomic write. */
+_Static_assert(MAX_LINE_LIMIT + 1 <= PIPE_BUF, "a raw record must fit one atomic pipe write");
+
+static const char usage_text[] =
+	"Usage: vlsink [OPTION]...\n"
+	"Read vehicle positions (NMEA 0183 RMC/GGA/GLL, gpsd TPV JSON, CSV) from one\n"
+	"connection, one line at a time, and write a record for every position.\n"
+	"\n"
+	"Input is standard input, or fd 3 when started with LISTEN_FDS=1 (systemd\n"
+	"Accept=yes, systemd-socket-activate --accept).\n"
+	"\n"
+	"  --sink=SINK          journal, stdout or fifo:PATH (default stdout)\n"
+	"  --format=FORMAT      json, csv or raw, for stdout and fifo (default json)\n"
+	"  --checksum=MODE      NMEA checksums: strict, lenient or off (default lenient)\n"
+	"  --max-line=BYTES     longest line accepted, 64-4000 (default 1024)\n"
+	"  --vehicle=ID         vehicle id when the stream does not name one\n"
+	"  --date=YYYY-MM-DD    date of GGA/GLL sentences before the first RMC\n"
+	"                       (default: today, UTC)\n"
+	"  --idle-timeout=SECS  close a connection that completes no line for SECS,\n"
+	"                       1-86400 (default 300 on sockets, none on pipes/files)\n"
+	"  -h, --help           show this help and exit\n"
+	"  -V, --version        show the version and exit\n"
+	"\n"
+	"Exit status: 0 stream ended and every record delivered; 64 usage error;\n"
+	"66 input error; 70 internal error; 74 sink failure (records not delivered).\n"
+	"See vlsink(1).\n";
+
+static int number_arg(const char *name, const char *v, int lo, int hi)
+{
+	unsigned n;
+
+	if (scan_uint(v, strlen(v), (unsigned)hi, &n) || (int)n < lo)
+		usage_error("--%s=%s: expected a number from %d to %d", name, v, lo, hi);
+	return (int)n;
+}
+
+void config_parse(int argc, char **argv, struct config *o)
+{
+	enum { O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE };
+	static const struct option longopts[] = {
+		{ "sink", required_argument, NULL, O_SINK },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "checksum", required_argument, NULL, O_CHECKSUM },
+		{ "max-line", required_argument, NULL, O_MAX_LINE },
+		{ "vehicle", required_argument, NULL, O_VEHICLE },
+		{ "date", required_argument, NULL, O_DATE },
+		{ "idle-timeout", required_argument, NULL, O_IDLE },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, format_given = 0;
+	unsigned y, m, d;
+	char id[VEHICLE_MAX + 1];
+
+	memset(o, 0, sizeof(*o));
+	o->sink = SINK_STDOUT;
+	o->format = OUT_JSON;
+	o->checksum = CK_LENIENT;
+	o->max_line = MAX_LINE_DEFAULT;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_SINK:
+			if (!strcmp(optarg, "journal")) {
+				o->sink = SINK_JOURNAL;
+			} else if (!strcmp(optarg, "stdout")) {
+				o->sink = SINK_STDOUT;
+			} else if (!strncmp(optarg, "fifo:", 5) && optarg[5]) {
+				o->sink = SINK_FIFO;
+				o->fifo_path = optarg + 5;
+			} else {
+				usage_error("--sink=%s: expected journal, stdout or fifo:PATH", optarg);
+			}
+			break;
+		case O_FORMAT:
+			format_given = 1;
+			if (!strcmp(optarg, "json"))
+				o->format = OUT_JSON;
+			else if (!strcmp(optarg, "csv"))
+				o->format = OUT_CSV;
+			else if (!strcmp(optarg, "raw"))
+				o->format = OUT_RAW;
+			else
+				usage_error("--format=%s: expected json, csv or raw", optarg);
+			break;
+		case O_CHECKSUM:
+			if (!strcmp(optarg, "strict"))
+				o->checksum = CK_STRICT;
+			else if (!strcmp(optarg, "lenient"))
+				o->checksum = CK_LENIENT;
+			else if (!strcmp(optarg, "off"))
+				o->checksum = CK_OFF;
+			else
+				usage_error("--checksum=%s: expected strict, lenient or off", optarg);
+			break;
+		case O_MAX_LINE:
+			o->max_line = (size_t)number_arg("max-line", optarg, MAX_LINE_MIN, MAX_LINE_LIMIT);
+			break;
+		case O_VEHICLE:
+			if (scan_vehicle(optarg, strlen(optarg), id))
+				usage_error("--vehicle=%s: expected 1-%d of A-Z a-z 0-9 . _ - : @", optarg,
+					    VEHICLE_MAX);
+			o->vehicle = optarg;
+			break;
+		case O_DATE:
+			if (strlen(optarg) != 10 || optarg[4] != '-' || optarg[7] != '-' ||
+			    scan_uint(optarg, 4, 9999, &y) || scan_uint(optarg + 5, 2, 12, &m) ||
+			    scan_uint(optarg + 8, 2, 31, &d) || !valid_date((int)y, m, d))
+				usage_error("--date=%s: expected a date as YYYY-MM-DD", optarg);
+			o->have_date = 1;
+			o->date_days = days_from_civil((int)y, m, d);
+			break;
+		case O_IDLE:
+			o->idle_timeout = number_arg("idle-timeout", optarg, 1, IDLE_LIMIT);
+			o->idle_given = 1;
+			break;
+		case 'h':
+			print_exit(usage_text);
+		case 'V':
+			print_exit("vlsink " VERSION "\n");
+		default:
+			bad_option(argv);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (format_given && o->sink == SINK_JOURNAL)
+		usage_error("--format applies to the stdout and fifo sinks, not to the journal");
+}
+

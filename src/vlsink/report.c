@@ -1,0 +1,104 @@
+/* Rejects and the summary, worded once for both the journal (fields and
+ * MESSAGE=) and stderr. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/escape.h"
+#include "report.h"
+
+void report_init(struct report *rp, struct sink *sink, const struct peer *peer)
+{
+	memset(rp, 0, sizeof(*rp));
+	rp->sink = sink;
+	rp->peer = peer;
+	limiter_init(&rp->limit, monotonic_ms());
+}
+
+static const char *who(const struct peer *peer)
+{
+	return peer->text[0] ? peer->text : "stdin";
+}
+
+static void field(struct event *ev, const char *name, uint64_t v)
+{
+	ev->field[ev->nfields].name = name;
+	snprintf(ev->field[ev->nfields].value, sizeof(ev->field[0].value), "%" PRIu64, v);
+	ev->nfields++;
+}
+
+void report_reject(struct report *rp, const char *vehicle, enum reason why, const char *line, size_t len)
+{
+	char sample[SAMPLE_SIZE], more[64] = "", msg[512], text[600];
+	struct event ev = { 0 };
+	uint64_t skipped;
+
+	rp->t.rejected++;
+	rp->t.by_reason[why]++;
+	if (!limiter_take(&rp->limit, monotonic_ms(), &skipped))
+		return;
+	escape_sample(sample, sizeof(sample), line, len, 0);
+	if (skipped)
+		snprintf(more, sizeof(more), " (%" PRIu64 " earlier rejects not logged)", skipped);
+	snprintf(msg, sizeof(msg), "line %" PRIu64 " rejected (%s): \"%s\"%s", rp->t.lines, reason_name(why),
+		 sample, more);
+	snprintf(text, sizeof(text), "%s: %s", who(rp->peer), msg);
+	ev.priority = 4;
+	ev.vehicle = vehicle;
+	ev.message = msg;
+	ev.text = text;
+	ev.raw = sample;
+	ev.field[ev.nfields].name = "REJECT_REASON";
+	snprintf(ev.field[ev.nfields].value, sizeof(ev.field[0].value), "%s", reason_name(why));
+	ev.nfields++;
+	field(&ev, "LINE_NUMBER", rp->t.lines);
+	sink_event(rp->sink, rp->peer, &ev);
+}
+
+void report_summary(struct report *rp, const char *vehicle)
+{
+	const struct tally *t = &rp->t;
+	char reasons[256] = "", *p = reasons, undelivered[48] = "", msg[512], text[600];
+	size_t left = sizeof(reasons);
+	const char *suppressed = rp->limit.suppressed ? ", some rejects not logged" : "";
+	struct event ev = { 0 };
+
+	for (int r = 1; r < R_COUNT; r++) {
+		if (!t->by_reason[r])
+			continue;
+		int k = snprintf(p, left, "%s%s %" PRIu64, p == reasons ? " (" : ", ", reason_name((enum reason)r),
+				 t->by_reason[r]);
+		if (k < 0 || (size_t)k >= left)
+			break;
+		p += k;
+		left -= (size_t)k;
+	}
+	if (p != reasons && left > 1)
+		memcpy(p, ")", 2);
+	if (t->undelivered)
+		snprintf(undelivered, sizeof(undelivered), ", %" PRIu64 " not delivered", t->undelivered);
+	snprintf(msg, sizeof(msg),
+		 "%s: %s: %" PRIu64 " accepted, %" PRIu64 " ignored, %" PRIu64 " rejected%s, %" PRIu64 " bytes%s%s",
+		 who(rp->peer), t->end, t->accepted, t->ignored, t->rejected, reasons, t->bytes, suppressed,
+		 undelivered);
+	snprintf(text, sizeof(text),
+		 "%s%s%s: %s: %" PRIu64 " accepted, %" PRIu64 " ignored, %" PRIu64 " rejected%s, %" PRIu64
+		 " bytes%s%s",
+		 who(rp->peer), vehicle ? " " : "", vehicle ? vehicle : "", t->end, t->accepted, t->ignored,
+		 t->rejected, reasons, t->bytes, suppressed, undelivered);
+	ev.priority = 6;
+	ev.vehicle = vehicle;
+	ev.message = msg;
+	ev.text = text;
+	ev.field[ev.nfields].name = "END_REASON";
+	snprintf(ev.field[ev.nfields].value, sizeof(ev.field[0].value), "%s", t->end);
+	ev.nfields++;
+	field(&ev, "LINES_ACCEPTED", t->accepted);
+	field(&ev, "LINES_IGNORED", t->ignored);
+	field(&ev, "LINES_REJECTED", t->rejected);
+	field(&ev, "BYTES_READ", t->bytes);
+	field(&ev, "REJECTS_SUPPRESSED", rp->limit.suppressed);
+	field(&ev, "RECORDS_UNDELIVERED", t->undelivered);
+	sink_event(rp->sink, rp->peer, &ev);
+}

@@ -1,0 +1,33 @@
+/* What became of a connection's lines, and the wording of every diagnostic
+ * about them: rejects (rate limited) and the summary at the end. */
+#ifndef VLSINK_REPORT_H
+#define VLSINK_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/limit.h"
+#include "core/record.h"
+#include "peer.h"
+#include "sink.h"
+
+struct tally {
+	uint64_t lines, accepted, ignored, rejected, bytes;
+	uint64_t undelivered; /* Accepted, but lost to a failed sink. */
+	uint64_t by_reason[R_COUNT];
+	const char *end; /* eof, reset, idle-timeout, signal, input-error, sink-error */
+};
+
+struct report {
+	struct tally t;
+	struct limiter limit;
+	struct sink *sink;
+	const struct peer *peer;
+};
+
+void report_init(struct report *rp, struct sink *sink, const struct peer *peer);
+/* Line lineno was turned away: counted, and said unless rate limited. */
+void report_reject(struct report *rp, const char *vehicle, enum reason why, const char *line, size_t len);
+void report_summary(struct report *rp, const char *vehicle);
+
+#endif

@@ -1,0 +1,53 @@
+/* Where records go.  A sink knows nothing of input formats and nothing of
+ * its callers: it gets a parsed record, where it came from, and the line as
+ * received; or an event (a reject, the summary) already worded. */
+#ifndef VLSINK_SINK_H
+#define VLSINK_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/format.h"
+#include "core/record.h"
+#include "peer.h"
+
+enum sink_kind { SINK_STDOUT, SINK_FIFO, SINK_JOURNAL };
+
+struct sink {
+	enum sink_kind kind;
+	enum out_format format;
+	const char *path; /* The FIFO. */
+	int fd;
+	int chunked;      /* stdout is a pipe or socket: write at most PIPE_BUF at a time. */
+	char *buf;        /* Records not yet written. */
+	size_t len, cap;
+	uint64_t pending; /* Records in buf. */
+	int64_t stop_deadline; /* Once stopping: give up waiting after this. */
+};
+
+/* Extra journal fields an event may carry. */
+#define EVENT_FIELDS 10
+
+/* A diagnostic about the connection: a journal entry for the journal sink,
+ * a line on stderr for the others. */
+struct event {
+	int priority;          /* syslog priority: 4 warning, 6 info. */
+	const char *vehicle;   /* NULL when unknown. */
+	const char *message;   /* The journal's MESSAGE=, also said when it fails. */
+	const char *text;      /* The line on stderr for the other sinks. */
+	const char *raw;       /* RAW_LINE=, or NULL. */
+	size_t nfields;
+	struct {
+		const char *name;
+		char value[24];
+	} field[EVENT_FIELDS];
+};
+
+int sink_open(struct sink *s);
+int sink_put(struct sink *s, const struct record *r, const struct origin *o, const struct peer *peer,
+	     const char *line, size_t len);
+int sink_flush(struct sink *s);
+void sink_event(struct sink *s, const struct peer *peer, const struct event *ev);
+void sink_close(struct sink *s);
+
+#endif

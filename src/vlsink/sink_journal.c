@@ -1,0 +1,202 @@
+/* The journal sink: one entry per record through sd_journal_sendv.
+ * sd_journal_sendv returns success when the journal socket does not exist at
+ * all, so the socket is looked for before and after every send: a record is
+ * counted as delivered only when the socket was there on both sides of it.
+ * When it is not, vlsink waits and sends again; a rare duplicate is preferred
+ * to a silent loss. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
+
+#include "core/log.h"
+#include "core/stop.h"
+#include "sink_journal.h"
+
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+#define RETRY_MS 200
+
+static int journal_present(void)
+{
+	return access(JOURNAL_SOCKET, F_OK) == 0;
+}
+
+int journal_wait(struct sink *s)
+{
+	int said = 0;
+
+	while (!journal_present()) {
+		if (!stop_may_wait(&s->stop_deadline))
+			return -ETIMEDOUT;
+		if (!said++)
+			note("%s: journal socket absent, waiting for journald", JOURNAL_SOCKET);
+		stop_poll(NULL, 0, RETRY_MS);
+	}
+	if (said)
+		note("%s: journal socket present, delivering", JOURNAL_SOCKET);
+	return 0;
+}
+
+static int journal_send(struct sink *s, const struct iovec *iov, int n)
+{
+	int said = 0;
+
+	for (;;) {
+		int r = journal_wait(s);
+		if (r < 0)
+			return r;
+		r = sd_journal_sendv(iov, n);
+		if (r == 0 && journal_present())
+			return 0;
+		/* Transient: journald busy, restarting, or its socket replaced. */
+		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -ENOBUFS && r != -ECONNREFUSED &&
+		    r != -ENOENT) {
+			note("journal: %s", strerror(-r));
+			return r;
+		}
+		if (r < 0 && !said++)
+			note("journal: %s, retrying", strerror(-r));
+		if (!stop_may_wait(&s->stop_deadline))
+			return -ETIMEDOUT;
+		stop_poll(NULL, 0, RETRY_MS);
+	}
+}
+
+#define FIELD_MAX 160
+#define ENTRY_SLOTS 20
+/* Fields every entry carries: MESSAGE, PRIORITY, and the origin's
+ * SYSLOG_IDENTIFIER, VEHICLE_ID, REMOTE_ADDR, REMOTE_PORT. */
+#define COMMON_FIELDS 6
+/* A record adds FIX_TIME, LATITUDE, LONGITUDE, SPEED_MPS, COURSE_DEG,
+ * ALTITUDE_M, SOURCE_FORMAT and RAW_LINE. */
+#define RECORD_FIELDS 8
+#define RAW_MAX 4096
+
+_Static_assert(COMMON_FIELDS + RECORD_FIELDS <= ENTRY_SLOTS, "a record entry fits its iovec");
+_Static_assert(COMMON_FIELDS + EVENT_FIELDS + 1 <= ENTRY_SLOTS, "an event entry fits its iovec");
+
+struct entry {
+	struct iovec iov[ENTRY_SLOTS];
+	char text[ENTRY_SLOTS][FIELD_MAX];
+	char raw[9 + RAW_MAX]; /* RAW_LINE=, then a line of at most --max-line bytes. */
+	int n;
+};
+
+/* The asserts above bound every caller; this catches a new field added
+ * without them. */
+static struct iovec *next_iov(struct entry *e)
+{
+	if (e->n >= ENTRY_SLOTS)
+		abort();
+	return &e->iov[e->n++];
+}
+
+/* Fields whose values are bounded (numbers, ids, reasons) go through a fixed
+ * slot; RAW_LINE and the like point at the caller's bytes. */
+static void add(struct entry *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct entry *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int k = vsnprintf(e->text[e->n], FIELD_MAX, fmt, ap);
+	va_end(ap);
+	if (k < 0 || k >= FIELD_MAX)
+		k = FIELD_MAX - 1;
+	struct iovec *v = next_iov(e);
+	v->iov_base = e->text[e->n - 1];
+	v->iov_len = (size_t)k;
+}
+
+static void add_raw(struct entry *e, const char *p, size_t len)
+{
+	if (len > RAW_MAX)
+		len = RAW_MAX;
+	memcpy(e->raw, "RAW_LINE=", 9);
+	memcpy(e->raw + 9, p, len);
+	struct iovec *v = next_iov(e);
+	v->iov_base = e->raw;
+	v->iov_len = 9 + len;
+}
+
+static void add_origin(struct entry *e, const struct peer *peer, const char *vehicle)
+{
+	add(e, "SYSLOG_IDENTIFIER=vlsink");
+	if (vehicle)
+		add(e, "VEHICLE_ID=%s", vehicle);
+	if (peer->addr[0])
+		add(e, "REMOTE_ADDR=%s", peer->addr);
+	if (peer->port[0])
+		add(e, "REMOTE_PORT=%s", peer->port);
+}
+
+static void add_fixed(struct entry *e, const char *name, double v, int decimals)
+{
+	size_t k = strlen(name);
+	struct iovec *slot_v = next_iov(e);
+	char *t = e->text[e->n - 1];
+
+	memcpy(t, name, k);
+	t[k] = '=';
+	k += 1 + fmt_fixed(t + k + 1, v, decimals);
+	slot_v->iov_base = t;
+	slot_v->iov_len = k;
+}
+
+int journal_record(struct sink *s, const struct record *r, const struct origin *o, const struct peer *peer,
+		   const char *line, size_t len)
+{
+	struct entry e;
+	char lat[32], lon[32], t[TIME_LEN + 1];
+
+	e.n = 0;
+	lat[fmt_fixed(lat, r->lat, 7)] = '\0';
+	lon[fmt_fixed(lon, r->lon, 7)] = '\0';
+	add(&e, "MESSAGE=%s at %s,%s", o->vehicle ? o->vehicle : "unknown vehicle", lat, lon);
+	add(&e, "PRIORITY=6");
+	add_origin(&e, peer, o->vehicle);
+	if (r->have & HAVE_TIME) {
+		t[fmt_time(t, r->time_ms)] = '\0';
+		add(&e, "FIX_TIME=%s", t);
+	}
+	add(&e, "LATITUDE=%s", lat);
+	add(&e, "LONGITUDE=%s", lon);
+	if (r->have & HAVE_SPEED)
+		add_fixed(&e, "SPEED_MPS", r->speed, 3);
+	if (r->have & HAVE_COURSE)
+		add_fixed(&e, "COURSE_DEG", r->course, 2);
+	if (r->have & HAVE_ALT)
+		add_fixed(&e, "ALTITUDE_M", r->alt, 2);
+	add(&e, "SOURCE_FORMAT=%s", format_name(r->format));
+	add_raw(&e, line, len);
+	return journal_send(s, e.iov, e.n);
+}
+
+/* MESSAGE= is the caller's text; it may be longer than a fixed slot. */
+int journal_event(struct sink *s, const struct peer *peer, const struct event *ev)
+{
+	struct entry e;
+	char msg[512];
+
+	e.n = 0;
+	int k = snprintf(msg, sizeof(msg), "MESSAGE=%s", ev->message);
+	if (k < 0 || (size_t)k >= sizeof(msg))
+		k = (int)sizeof(msg) - 1;
+	struct iovec *v = next_iov(&e);
+	v->iov_base = msg;
+	v->iov_len = (size_t)k;
+	add(&e, "PRIORITY=%d", ev->priority);
+	add_origin(&e, peer, ev->vehicle);
+	for (size_t i = 0; i < ev->nfields; i++)
+		add(&e, "%s=%s", ev->field[i].name, ev->field[i].value);
+	if (ev->raw)
+		add_raw(&e, ev->raw, strlen(ev->raw));
+	return journal_send(s, e.iov, e.n);
+}
