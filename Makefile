@@ -126,9 +126,17 @@ soak: deps-test
 	$(MAKE) all
 	tests/bench/soak.sh
 
+# BASELINE_REV=REV also builds that revision (git archive into build/baseline)
+# and times it beside this build in the same run.
 bench: deps-test
 	$(MAKE) all $(BUILD)/gen-nmea
-	VLSINK=$(abspath $(BIN)) GEN=$(abspath $(BUILD)/gen-nmea) tests/bench/bench.sh
+	@if [ -n "$(BASELINE_REV)" ]; then \
+		rm -rf build/baseline && mkdir -p build/baseline && \
+		git archive "$(BASELINE_REV)" | tar -x -C build/baseline && \
+		$(MAKE) -s -C build/baseline BUILD=build/std build/std/vlsink >/dev/null || exit 1; \
+	fi
+	VLSINK=$(abspath $(BIN)) GEN=$(abspath $(BUILD)/gen-nmea) \
+	    $(if $(BASELINE_REV),BASELINE=$(abspath build/baseline/build/std/vlsink)) tests/bench/bench.sh
 
 # Units get the installed binary's path. With DESTDIR empty on a machine
 # running systemd, the vlsink user is created and units are reloaded.

@@ -15,6 +15,9 @@
 #   GPSDECODE    reference decoder        (default gpsdecode from PATH,
 #                                          Debian package gpsd-clients)
 #   RUNS         timed runs per contender (default 5; the median is reported)
+#   BASELINE     another vlsink build to time beside this one, on the same
+#                inputs in the same run (make bench BASELINE_REV=REV builds
+#                the revision REV for this); unset: no comparison
 #
 # Every contender reads the same generated file on stdin and writes to
 # /dev/null:  CMD < FILE > /dev/null.  Peak RSS comes from one extra run
@@ -224,6 +227,31 @@ if [[ -z $gd_skip ]]; then
     fi
 fi
 
+# A TPV-heavy input: gpsd's own reports of the same track, one TPV a fix.
+tpv_file=""
+if [[ -z $gd_skip ]]; then
+    tpv_file=$tmp/track.tpv
+    "$gpsdecode" -j <"$file" 2>/dev/null | grep '"class":"TPV"' >"$tpv_file"
+    tpv_lines=$(wc -l <"$tpv_file")
+    saved_file=$file
+    file=$tpv_file
+    timed vltpv "$vlsink" "${vl_args[@]}"
+    file=$saved_file
+fi
+
+baseline=""
+if [[ -n ${BASELINE:-} ]]; then
+    baseline=$(resolve "$orig_pwd" "$BASELINE")
+    [[ -n $baseline ]] || die "baseline not found or not executable: $BASELINE"
+    timed base "$baseline" "${vl_args[@]}"
+    if [[ -n $tpv_file ]]; then
+        saved_file=$file
+        file=$tpv_file
+        timed basetpv "$baseline" "${vl_args[@]}"
+        file=$saved_file
+    fi
+fi
+
 peak_run vlsmall "$small" "$vlsink" "${vl_args[@]}"
 peak_run vllong "$long" "$vlsink" "${vl_args[@]}"
 
@@ -251,6 +279,23 @@ if [[ -z $gd_skip ]]; then
     echo "vlsink/gpsdecode speed: ${ratio_gd}x"
 fi
 echo "vlsink/cat speed:       $(calc "printf \"%.3f\", $med_cat / $med_vl")x (cat = I/O floor)"
+
+if [[ -n $tpv_file ]]; then
+    echo
+    echo "TPV input: $tpv_lines gpsd TPV lines (gpsdecode -j of the same track)"
+    printf '  vlsink    %10.4f s %14s lines/s\n' "$med_vltpv" "$(calc "printf \"%.0f\", $tpv_lines / $med_vltpv")"
+fi
+if [[ -n $baseline ]]; then
+    echo
+    echo "baseline: $baseline (timed in this run, on the same inputs)"
+    printf '  NMEA  baseline %14s lines/s, this build %14s lines/s: %sx\n' "$(lps "$med_base")" "$(lps "$med_vl")" \
+        "$(calc "printf \"%.3f\", $med_base / $med_vl")"
+    if [[ -n $tpv_file ]]; then
+        printf '  TPV   baseline %14s lines/s, this build %14s lines/s: %sx\n' \
+            "$(calc "printf \"%.0f\", $tpv_lines / $med_basetpv")" "$(calc "printf \"%.0f\", $tpv_lines / $med_vltpv")" \
+            "$(calc "printf \"%.3f\", $med_basetpv / $med_vltpv")"
+    fi
+fi
 
 echo
 echo "sanity:"
