@@ -106,5 +106,5 @@ repeat() {
 	tod=$(date -u -d "@$t" +%H%M%S)
 	case_check "today" "" "vlsink" \
 		"$(nmea "GPGGA,$tod,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")" \
-		"{\"time\":\"${day}T${tod:0:2}:${tod:2:2}:${tod:4:2}.000Z\",\"lat\":48.1173000,\"lon\":11.5166667,\"alt\":545.40,\"format\":\"nmea-gga\"}"
+		"{\"time\":\"${day}T${tod:0:2}:${tod:2:2}:${tod:4:2}.000Z\",\"lat\":48.1173000,\"lon\":11.5166667,\"alt\":545.40,\"quality\":1,\"sats\":8,\"hdop\":0.90,\"format\":\"nmea-gga\"}"
 }

@@ -147,6 +147,23 @@ static void fixed(struct writer *w, double v, int decimals)
 	w->n += fmt_fixed(w->p + w->n, v, decimals);
 }
 
+static void count(struct writer *w, unsigned v)
+{
+	w->n += put_uint(w->p + w->n, v, 1);
+}
+
+static void quality(struct writer *w, const struct record *r)
+{
+	if (field(w, "mode", r->have & HAVE_MODE))
+		count(w, r->mode);
+	if (field(w, "quality", r->have & HAVE_QUALITY))
+		count(w, r->quality);
+	if (field(w, "sats", r->have & HAVE_SATS))
+		count(w, r->sats);
+	if (field(w, "hdop", r->have & HAVE_HDOP))
+		fixed(w, r->hdop, 2);
+}
+
 size_t format_record(char *dst, enum out_format f, const struct record *r, const struct origin *o)
 {
 	struct writer w = { dst, 0, f == OUT_JSON, 0 };
@@ -170,10 +187,15 @@ size_t format_record(char *dst, enum out_format f, const struct record *r, const
 		fixed(&w, r->course, 2);
 	if (field(&w, "alt", r->have & HAVE_ALT))
 		fixed(&w, r->alt, 2);
+	if (w.json)
+		quality(&w, r);
 	if (field(&w, "format", 1))
 		text(&w, format_name(r->format), strlen(format_name(r->format)));
 	if (field(&w, "peer", o->peer != NULL))
 		text(&w, o->peer, strlen(o->peer));
+	/* CSV's columns only ever grow at the end. */
+	if (!w.json)
+		quality(&w, r);
 	if (w.json)
 		dst[w.n++] = '}';
 	dst[w.n++] = '\n';

@@ -23,6 +23,10 @@ enum {
 	HAVE_SPEED = 1 << 1,
 	HAVE_COURSE = 1 << 2,
 	HAVE_ALT = 1 << 3,
+	HAVE_MODE = 1 << 4,    /* 2D or 3D fix (GSA, TPV). */
+	HAVE_QUALITY = 1 << 5, /* GGA fix quality. */
+	HAVE_SATS = 1 << 6,    /* Satellites used (GGA, GSA). */
+	HAVE_HDOP = 1 << 7,    /* Horizontal dilution of precision (GGA, GSA). */
 };
 
 struct record {
@@ -31,6 +35,10 @@ struct record {
 	double speed;    /* Metres per second. */
 	double course;   /* Degrees true. */
 	double alt;      /* Metres above mean sea level. */
+	double hdop;
+	unsigned mode;    /* 2 or 3. */
+	unsigned quality; /* GGA: 1 GPS, 2 DGPS, 4 RTK fixed, 5 RTK float, 6 dead reckoning... */
+	unsigned sats;
 	unsigned have;
 	enum source_format format;
 	char vehicle[VEHICLE_MAX + 1]; /* From the line itself (CSV); else empty. */
@@ -41,6 +49,7 @@ enum verdict {
 	V_RECORD,  /* A position: the record is filled. */
 	V_IGNORED, /* Well-formed, but no position (GSV, SKY, a header...). */
 	V_IDENT,   /* An identification sentence: the id is filled. */
+	V_QUALITY, /* No position, but fix quality for the epoch (GSA). */
 	V_REJECT,  /* Turned away: the reason is set. */
 };
 

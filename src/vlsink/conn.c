@@ -11,6 +11,69 @@ const char *conn_vehicle(const struct conn *c)
 	return c->ident[0] ? c->ident : c->vehicle;
 }
 
+/* An epoch is held at most this long after its last sentence: a receiver
+ * that sends one fix a second has sent the whole cycle by then. */
+#define MERGE_HOLD_MS 1000
+
+int conn_init(struct conn *c)
+{
+	const struct config *o = c->opt;
+
+	c->merging = o->merge && !(o->sink != SINK_JOURNAL && o->format == OUT_RAW);
+	filter_init(&c->filter, &o->filter);
+	/* Without merging, the sentences of one fix are each a record of the
+	 * same time: the duplicate filter would keep only the first. */
+	if (!c->merging && !o->duplicate_given)
+		c->filter.o.duplicate = 0;
+	if (linebuf_init(&c->lb, o->max_line) < 0)
+		return -1;
+	return c->merging ? merge_init(&c->merge, o->max_line) : 0;
+}
+
+void conn_free(struct conn *c)
+{
+	linebuf_free(&c->lb);
+	if (c->merging)
+		merge_free(&c->merge);
+}
+
+static void deliver(struct conn *c, const struct record *r, const char *line, size_t n)
+{
+	const char *vehicle = r->vehicle[0] ? r->vehicle : conn_vehicle(c);
+	struct origin o = { vehicle, c->peer.text[0] ? c->peer.text : NULL };
+	enum filter_kind k = filter_check(&c->filter, r, vehicle, c->session.now_ms);
+
+	if (k != FL_KEEP) {
+		c->rp.t.filtered[k]++;
+		return;
+	}
+	c->rp.t.records++;
+	if (c->failed || sink_put(c->sink, r, &o, &c->peer, line, n) < 0) {
+		c->failed = 1;
+		c->undelivered++;
+	}
+}
+
+/* Every epoch the merger has closed goes out, oldest first. */
+static void deliver_merged(struct conn *c)
+{
+	struct record r;
+	const char *raw;
+	size_t n;
+
+	while (merge_next(&c->merge, &r, &raw, &n))
+		deliver(c, &r, raw, n);
+	c->rp.t.conflicts = c->merge.conflicts;
+}
+
+static void close_epoch(struct conn *c)
+{
+	if (!c->merging)
+		return;
+	merge_close(&c->merge);
+	deliver_merged(c);
+}
+
 static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 {
 	struct parse_out out;
@@ -26,17 +89,25 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 		return;
 	}
 	switch (parse_line(&c->session, l->p, l->n, &out)) {
-	case V_RECORD: {
-		struct origin o = { out.rec.vehicle[0] ? out.rec.vehicle : conn_vehicle(c),
-				    c->peer.text[0] ? c->peer.text : NULL };
+	case V_RECORD:
 		t->accepted++;
-		if (c->failed || sink_put(c->sink, &out.rec, &o, &c->peer, l->p, l->n) < 0) {
-			c->failed = 1;
-			c->undelivered++;
+		if (c->merging && out.rec.format != SRC_CSV) {
+			merge_add(&c->merge, &out.rec, 0, l->p, l->n);
+			deliver_merged(c);
+			c->merge_fed = 1;
+		} else {
+			deliver(c, &out.rec, l->p, l->n);
 		}
 		break;
-	}
+	case V_QUALITY:
+		if (c->merging)
+			merge_add(&c->merge, &out.rec, 1, l->p, l->n);
+		t->ignored++;
+		break;
 	case V_IDENT:
+		/* A held fix belongs to the vehicle that sent it. */
+		if (strcmp(c->ident, out.id))
+			close_epoch(c);
 		memcpy(c->ident, out.id, sizeof(c->ident));
 		t->ignored++;
 		break;
@@ -70,11 +141,17 @@ int conn_serve(struct conn *c, int fd)
 			return -1;
 		size_t room, n = 0;
 		char *space = linebuf_space(&c->lb, &room);
-		enum input_end e = input_read(fd, space, room, deadline, &n);
+		int64_t wake = c->merging && merge_pending(&c->merge) ? c->merge_wake : 0;
+		enum input_end e = input_read(fd, space, room, deadline, wake, &n);
+		if (e == IN_WAKE) {
+			close_epoch(c);
+			continue;
+		}
 		if (e != IN_DATA) {
 			t->end = end_names[e];
 			if (e == IN_EOF && (ev = linebuf_finish(&c->lb, &l)) != LB_NONE)
 				handle(c, ev, &l);
+			close_epoch(c);
 			break;
 		}
 		t->bytes += (uint64_t)n;
@@ -83,6 +160,10 @@ int conn_serve(struct conn *c, int fd)
 		uint64_t before = t->lines;
 		while ((ev = linebuf_next(&c->lb, &l)) != LB_NONE)
 			handle(c, ev, &l);
+		if (c->merge_fed) {
+			c->merge_wake = monotonic_ms() + MERGE_HOLD_MS;
+			c->merge_fed = 0;
+		}
 		if (idle && t->lines != before)
 			deadline = monotonic_ms() + (int64_t)idle * 1000;
 	}

@@ -104,18 +104,26 @@ void input_peer(int fd, struct peer *peer)
 		snprintf(peer->text, sizeof(peer->text), v6 ? "[%s]:%s" : "%s:%s", peer->addr, peer->port);
 }
 
-enum input_end input_read(int fd, char *buf, size_t room, int64_t idle_deadline, size_t *got)
+enum input_end input_read(int fd, char *buf, size_t room, int64_t idle_deadline, int64_t wake, size_t *got)
 {
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
+		int64_t now = monotonic_ms();
 		int ms = -1;
 		if (stop_requested())
 			return IN_STOP;
 		if (idle_deadline) {
-			int64_t left = idle_deadline - monotonic_ms();
+			int64_t left = idle_deadline - now;
 			if (left <= 0)
 				return IN_IDLE;
 			ms = left > 86400000 ? 86400000 : (int)left;
+		}
+		if (wake) {
+			int64_t left = wake - now;
+			if (left <= 0)
+				return IN_WAKE;
+			if (ms < 0 || left < ms)
+				ms = (int)left;
 		}
 		int r = stop_poll(&pfd, 1, ms);
 		if (r < 0 && errno != EINTR) {

@@ -47,7 +47,7 @@ int main(int argc, char **argv)
 	if (!opt.idle_given)
 		opt.idle_timeout = input_is_socket(fd) ? IDLE_DEFAULT : 0;
 
-	if (linebuf_init(&c.lb, opt.max_line) < 0)
+	if (conn_init(&c) < 0)
 		die(EXIT_SOFTWARE, "out of memory");
 	/* A sink that never opened is reported like one that failed later: the
 	 * counts say that no input was read. */
@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 	}
 	report_summary(&c.rp, conn_vehicle(&c));
 	sink_close(&sink);
-	linebuf_free(&c.lb);
+	conn_free(&c);
 	if (r < 0)
 		return EXIT_OUTPUT;
 	return strcmp(c.rp.t.end, "input-error") ? EXIT_OK : EXIT_INPUT;

@@ -141,6 +141,42 @@ static enum reason optional(const struct fields *f, int i, double lo, double hi,
 	return R_NONE;
 }
 
+/* Satellites used and HDOP carry no position, so a value that does not scan
+ * is left out rather than costing the fix. */
+static void quality(const struct fields *f, int sats, int hdop, struct record *r)
+{
+	unsigned n;
+	double v;
+
+	if (sats >= 0 && sats < f->count && f->n[sats] && !scan_uint(f->p[sats], f->n[sats], 999, &n)) {
+		r->sats = n;
+		r->have |= HAVE_SATS;
+	}
+	if (hdop < f->count && f->n[hdop] && !scan_decimal(f->p[hdop], f->n[hdop], &v) && v >= 0 && v <= 100) {
+		r->hdop = v;
+		r->have |= HAVE_HDOP;
+	}
+}
+
+/* GSA: the fix mode, the satellites used (one field each, 12 of them) and
+ * the DOPs.  No time and no position: it only adds to the epoch it is sent
+ * in.  Anything odd in it and it is ignored, as it was before it meant
+ * anything. */
+static enum verdict gsa(const struct fields *f, struct record *r)
+{
+	unsigned used = 0;
+
+	if (f->count < 17 || f->n[2] != 1 || (f->p[2][0] != '2' && f->p[2][0] != '3'))
+		return V_IGNORED;
+	for (int i = 3; i < 15; i++)
+		used += f->n[i] != 0;
+	r->mode = (unsigned)(f->p[2][0] - '0');
+	r->sats = used;
+	r->have |= HAVE_MODE | HAVE_SATS;
+	quality(f, -1, 16, r);
+	return V_QUALITY;
+}
+
 /* A time of day becomes a full time on the date of the reference (the last
  * RMC of the connection, or now), moved by a day when that brings it closer:
  * 23:59:59 after an RMC at 00:00:01 belongs to the day before. */
@@ -214,6 +250,9 @@ static enum reason gga(struct session *s, const struct fields *f, struct record 
 		return why;
 	if ((why = optional(f, 9, -20000, 1e6, 1, &r->alt, HAVE_ALT, &r->have)) != R_NONE)
 		return why;
+	r->quality = (unsigned)(f->p[6][0] - '0');
+	r->have |= HAVE_QUALITY;
+	quality(f, 7, 8, r);
 	if (f->n[1]) {
 		if (scan_hhmmss(f->p[1], f->n[1], &tod))
 			return R_BAD_TIME;
@@ -310,6 +349,8 @@ enum verdict nmea_parse(struct session *s, const char *p, size_t n, struct parse
 		decode = gga;
 	else if (!memcmp(type, "GLL", 3))
 		decode = gll;
+	else if (!memcmp(type, "GSA", 3))
+		return f.count > MAX_FIELDS ? V_IGNORED : gsa(&f, &out->rec);
 	else
 		return V_IGNORED;
 	if (f.count > MAX_FIELDS)

@@ -32,12 +32,38 @@ static const char usage_text[] =
 	"                       (default: today, UTC)\n"
 	"  --idle-timeout=SECS  close a connection that completes no line for SECS,\n"
 	"                       1-86400 (default 300 on sockets, none on pipes/files)\n"
+	"  --merge=MODE         epoch: the sentences of one fix (RMC, GGA, GLL, GSA,\n"
+	"                       TPV of one time) make one record (default);\n"
+	"                       none: one record per sentence\n"
+	"Position filters (per vehicle; a filtered fix is counted in the summary):\n"
+	"  --keep-zero          keep 0,0 positions (dropped by default)\n"
+	"  --keep-duplicates    keep a fix with the same time as the vehicle's last\n"
+	"                       record (dropped by default; kept with --merge=none)\n"
+	"  --max-future=SECS    drop fixes more than SECS ahead of the clock\n"
+	"  --max-age=SECS       drop fixes more than SECS behind the clock\n"
+	"  --max-speed=M/S      drop a jump from the last kept position faster than this\n"
+	"  --min-period=SECS    drop fixes less than SECS after the last kept one\n"
+	"  --min-distance=M     drop fixes less than M metres from the last kept one\n"
+	"  --max-hdop=N         drop fixes whose HDOP is above N\n"
 	"  -h, --help           show this help and exit\n"
 	"  -V, --version        show the version and exit\n"
 	"\n"
 	"Exit status: 0 stream ended and every record delivered; 64 usage error;\n"
 	"66 input error; 70 internal error; 74 sink failure (records not delivered).\n"
 	"See vlsink(1).\n";
+
+/* A year: a filter window beyond that filters nothing a tracker sends. */
+#define SECS_LIMIT 31536000
+
+/* A positive decimal up to hi, for the filters' thresholds. */
+static double decimal_arg(const char *name, const char *v, double hi)
+{
+	double d;
+
+	if (scan_decimal(v, strlen(v), &d) || !(d > 0) || d > hi)
+		usage_error("--%s=%s: expected a number above 0, at most %g", name, v, hi);
+	return d;
+}
 
 static int number_arg(const char *name, const char *v, int lo, int hi)
 {
@@ -50,7 +76,10 @@ static int number_arg(const char *name, const char *v, int lo, int hi)
 
 void config_parse(int argc, char **argv, struct config *o)
 {
-	enum { O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE };
+	enum {
+		O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE, O_MERGE, O_KEEP_ZERO,
+		O_KEEP_DUP, O_FUTURE, O_AGE, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP
+	};
 	static const struct option longopts[] = {
 		{ "sink", required_argument, NULL, O_SINK },
 		{ "format", required_argument, NULL, O_FORMAT },
@@ -59,6 +88,15 @@ void config_parse(int argc, char **argv, struct config *o)
 		{ "vehicle", required_argument, NULL, O_VEHICLE },
 		{ "date", required_argument, NULL, O_DATE },
 		{ "idle-timeout", required_argument, NULL, O_IDLE },
+		{ "merge", required_argument, NULL, O_MERGE },
+		{ "keep-zero", no_argument, NULL, O_KEEP_ZERO },
+		{ "keep-duplicates", no_argument, NULL, O_KEEP_DUP },
+		{ "max-future", required_argument, NULL, O_FUTURE },
+		{ "max-age", required_argument, NULL, O_AGE },
+		{ "max-speed", required_argument, NULL, O_SPEED },
+		{ "min-period", required_argument, NULL, O_PERIOD },
+		{ "min-distance", required_argument, NULL, O_DISTANCE },
+		{ "max-hdop", required_argument, NULL, O_HDOP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -72,6 +110,9 @@ void config_parse(int argc, char **argv, struct config *o)
 	o->format = OUT_JSON;
 	o->checksum = CK_LENIENT;
 	o->max_line = MAX_LINE_DEFAULT;
+	o->merge = 1;
+	o->filter.zero = 1;
+	o->filter.duplicate = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -124,6 +165,39 @@ void config_parse(int argc, char **argv, struct config *o)
 				usage_error("--date=%s: expected a date as YYYY-MM-DD", optarg);
 			o->have_date = 1;
 			o->date_days = days_from_civil((int)y, m, d);
+			break;
+		case O_MERGE:
+			if (!strcmp(optarg, "epoch"))
+				o->merge = 1;
+			else if (!strcmp(optarg, "none"))
+				o->merge = 0;
+			else
+				usage_error("--merge=%s: expected epoch or none", optarg);
+			break;
+		case O_KEEP_ZERO:
+			o->filter.zero = 0;
+			break;
+		case O_KEEP_DUP:
+			o->filter.duplicate = 0;
+			o->duplicate_given = 1;
+			break;
+		case O_FUTURE:
+			o->filter.future_ms = (int64_t)number_arg("max-future", optarg, 1, SECS_LIMIT) * 1000;
+			break;
+		case O_AGE:
+			o->filter.past_ms = (int64_t)number_arg("max-age", optarg, 1, SECS_LIMIT) * 1000;
+			break;
+		case O_PERIOD:
+			o->filter.min_period_ms = (int64_t)number_arg("min-period", optarg, 1, SECS_LIMIT) * 1000;
+			break;
+		case O_SPEED:
+			o->filter.max_speed = decimal_arg("max-speed", optarg, 2000);
+			break;
+		case O_DISTANCE:
+			o->filter.min_distance = decimal_arg("min-distance", optarg, 1e6);
+			break;
+		case O_HDOP:
+			o->filter.max_hdop = decimal_arg("max-hdop", optarg, 100);
 			break;
 		case O_IDLE:
 			o->idle_timeout = number_arg("idle-timeout", optarg, 1, IDLE_LIMIT);

@@ -8,6 +8,7 @@
 
 #include "core/format.h"
 #include "core/record.h"
+#include "filter.h"
 #include "sink.h"
 
 #define MAX_LINE_DEFAULT 1024
@@ -27,6 +28,9 @@ struct config {
 	int64_t date_days;
 	int idle_timeout; /* Seconds; 0 when not applied. */
 	int idle_given;
+	int merge;        /* 1: one record per epoch (--merge=epoch). */
+	struct filter_opts filter;
+	int duplicate_given;
 };
 
 void config_parse(int argc, char **argv, struct config *o);

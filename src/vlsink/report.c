@@ -59,7 +59,7 @@ void report_reject(struct report *rp, const char *vehicle, enum reason why, cons
 void report_summary(struct report *rp, const char *vehicle)
 {
 	const struct tally *t = &rp->t;
-	char reasons[256] = "", *p = reasons, undelivered[48] = "", msg[512], text[600];
+	char reasons[256] = "", *p = reasons, undelivered[48] = "", msg[700], text[800];
 	size_t left = sizeof(reasons);
 	const char *suppressed = rp->limit.suppressed ? ", some rejects not logged" : "";
 	struct event ev = { 0 };
@@ -78,15 +78,29 @@ void report_summary(struct report *rp, const char *vehicle)
 		memcpy(p, ")", 2);
 	if (t->undelivered)
 		snprintf(undelivered, sizeof(undelivered), ", %" PRIu64 " not delivered", t->undelivered);
+	char by[160] = "", filtered[200] = "";
+	uint64_t nfiltered = 0;
+	size_t bl = 0;
+	for (int k = 0; k < FL_COUNT; k++) {
+		if (!t->filtered[k])
+			continue;
+		nfiltered += t->filtered[k];
+		int w = snprintf(by + bl, sizeof(by) - bl, "%s%s %" PRIu64, bl ? ", " : "",
+				 filter_name((enum filter_kind)k), t->filtered[k]);
+		if (w > 0 && (size_t)w < sizeof(by) - bl)
+			bl += (size_t)w;
+	}
+	if (nfiltered)
+		snprintf(filtered, sizeof(filtered), ", %" PRIu64 " filtered (%s)", nfiltered, by);
 	snprintf(msg, sizeof(msg),
-		 "%s: %s: %" PRIu64 " accepted, %" PRIu64 " ignored, %" PRIu64 " rejected%s, %" PRIu64 " bytes%s%s",
-		 who(rp->peer), t->end, t->accepted, t->ignored, t->rejected, reasons, t->bytes, suppressed,
+		 "%s: %s: %" PRIu64 " accepted, %" PRIu64 " ignored, %" PRIu64 " rejected%s, %" PRIu64 " bytes%s%s%s",
+		 who(rp->peer), t->end, t->accepted, t->ignored, t->rejected, reasons, t->bytes, filtered, suppressed,
 		 undelivered);
 	snprintf(text, sizeof(text),
 		 "%s%s%s: %s: %" PRIu64 " accepted, %" PRIu64 " ignored, %" PRIu64 " rejected%s, %" PRIu64
-		 " bytes%s%s",
+		 " bytes%s%s%s",
 		 who(rp->peer), vehicle ? " " : "", vehicle ? vehicle : "", t->end, t->accepted, t->ignored,
-		 t->rejected, reasons, t->bytes, suppressed, undelivered);
+		 t->rejected, reasons, t->bytes, filtered, suppressed, undelivered);
 	ev.priority = 6;
 	ev.vehicle = vehicle;
 	ev.message = msg;
@@ -100,5 +114,13 @@ void report_summary(struct report *rp, const char *vehicle)
 	field(&ev, "BYTES_READ", t->bytes);
 	field(&ev, "REJECTS_SUPPRESSED", rp->limit.suppressed);
 	field(&ev, "RECORDS_UNDELIVERED", t->undelivered);
+	field(&ev, "RECORDS_WRITTEN", t->records);
+	field(&ev, "RECORDS_FILTERED", nfiltered);
+	field(&ev, "MERGE_CONFLICTS", t->conflicts);
+	if (nfiltered) {
+		ev.field[ev.nfields].name = "FILTERED_BY";
+		snprintf(ev.field[ev.nfields].value, sizeof(ev.field[0].value), "%s", by);
+		ev.nfields++;
+	}
 	sink_event(rp->sink, rp->peer, &ev);
 }

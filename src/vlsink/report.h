@@ -8,11 +8,15 @@
 
 #include "core/limit.h"
 #include "core/record.h"
+#include "filter.h"
 #include "peer.h"
 #include "sink.h"
 
 struct tally {
 	uint64_t lines, accepted, ignored, rejected, bytes;
+	uint64_t records;     /* Handed to the sink, after merging and filters. */
+	uint64_t filtered[FL_COUNT];
+	uint64_t conflicts;   /* Epochs whose sentences disagreed on the position. */
 	uint64_t undelivered; /* Accepted, but lost to a failed sink. */
 	uint64_t by_reason[R_COUNT];
 	const char *end; /* eof, reset, idle-timeout, signal, input-error, sink-error */

@@ -26,7 +26,7 @@ struct sink {
 };
 
 /* Extra journal fields an event may carry. */
-#define EVENT_FIELDS 10
+#define EVENT_FIELDS 12
 
 /* A diagnostic about the connection: a journal entry for the journal sink,
  * a line on stderr for the others. */
@@ -39,7 +39,7 @@ struct event {
 	size_t nfields;
 	struct {
 		const char *name;
-		char value[24];
+		char value[160];
 	} field[EVENT_FIELDS];
 };
 

@@ -183,7 +183,7 @@ int journal_record(struct sink *s, const struct record *r, const struct origin *
 int journal_event(struct sink *s, const struct peer *peer, const struct event *ev)
 {
 	struct entry e;
-	char msg[512];
+	char msg[800];
 
 	e.n = 0;
 	int k = snprintf(msg, sizeof(msg), "MESSAGE=%s", ev->message);

@@ -141,6 +141,10 @@ enum verdict tpv_parse(const char *p, size_t n, struct parse_out *out)
 		return reject(out, R_OUT_OF_RANGE);
 	r->lat = t.lat;
 	r->lon = t.lon;
+	if (t.seen & S_MODE) {
+		r->mode = (unsigned)t.mode;
+		r->have |= HAVE_MODE;
+	}
 	if (t.seen & (S_ALTMSL | S_ALT)) {
 		r->alt = (t.seen & S_ALTMSL) ? t.alt_msl : t.alt;
 		if (!in_range(r->alt, -20000, 1e6))

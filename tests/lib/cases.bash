@@ -6,16 +6,21 @@
 #
 #   [NAME=VALUE ...] vlsink [OPTION ...]    the command line, minus the
 #                                           --sink=stdout --format=json that
-#                                           the runner adds; NAME=VALUE sets
-#                                           the environment (REMOTE_ADDR...)
+#                                           the runner adds, and --merge=none
+#                                           --keep-zero unless the case sets
+#                                           --merge (a case pairs each line
+#                                           with its own record, so merging and
+#                                           the zero filter are off); NAME=VALUE
+#                                           sets the environment (REMOTE_ADDR...)
 #   INPUT                                   then pairs of lines: one input
 #   EXPECTED                                line and what vlsink must make
 #   INPUT                                   of it, in stream order
 #   EXPECTED
 #   ...
 #
-# EXPECTED is the exact JSON record, "reject REASON", or "ignored" (valid
-# lines without a position, identification sentences and headers).  An input
+# EXPECTED is the exact JSON record, "reject REASON", "ignored" (valid
+# lines without a position, identification sentences and headers), or
+# "filtered FILTER" (accepted, then dropped by a position filter).  An input
 # written as $'...' is decoded like bash's ANSI-C quoting (\xHH, \r, \\), for
 # bytes that a text file should not carry; inputs are otherwise literal.
 #
@@ -64,11 +69,12 @@ case_check() {
 		fi
 	done
 	((seen)) || problems+="  malformed command line: no 'vlsink'"$'\n'
+	[[ " ${opts[*]} " == *" --merge="* ]] || opts+=(--merge=none --keep-zero)
 	if (($# == 0 || $# % 2)); then
 		problems+="  malformed case: inputs and expectations must come in pairs"$'\n'
 	fi
 
-	local want_out="" want_rej="" line
+	local want_out="" want_rej="" line want_filt="" got_filt=""
 	local -i i=0 acc=0 ign=0 rej=0
 	while (($# >= 2)); do
 		i+=1
@@ -82,6 +88,10 @@ case_check() {
 			;;
 		ignored)
 			ign+=1
+			;;
+		'filtered '[a-z]*)
+			want_filt+="${2#filtered }"$'\n'
+			acc+=1
 			;;
 		'reject '[a-z]*)
 			want_rej+="line $i rejected (${2#reject })"$'\n'
@@ -117,12 +127,22 @@ case_check() {
 				got_rej+="line ${BASH_REMATCH[1]} rejected (${BASH_REMATCH[2]})"$'\n'
 			elif [[ $line =~ :\ eof:\ ([0-9]+)\ accepted,\ ([0-9]+)\ ignored,\ ([0-9]+)\ rejected ]]; then
 				summary="${BASH_REMATCH[1]} accepted, ${BASH_REMATCH[2]} ignored, ${BASH_REMATCH[3]} rejected"
+				if [[ $line =~ \ filtered\ \(([^\)]*)\) ]]; then
+					local item
+					IFS=, read -ra items <<<"${BASH_REMATCH[1]}"
+					for item in "${items[@]}"; do
+						item=${item# }
+						for ((k = 0; k < ${item##* }; k++)); do got_filt+="${item% *}"$'\n'; done
+					done
+				fi
 			fi
 		done <"$dir/err"
 
 		((rc == 0)) || problems+="  exit status $rc, expected 0"$'\n'
 		[[ $got_out == "$want_out" ]] || problems+="  records differ"$'\n'
 		[[ $got_rej == "$want_rej" ]] || problems+="  rejects differ"$'\n'
+		[[ $(sort <<<"$got_filt") == "$(sort <<<"$want_filt")" ]] ||
+			problems+="  filtered differ: got '${got_filt//$'\n'/ }', expected '${want_filt//$'\n'/ }'"$'\n'
 		[[ $summary == "$acc accepted, $ign ignored, $rej rejected" ]] ||
 			problems+="  summary is '$summary', expected '$acc accepted, $ign ignored, $rej rejected'"$'\n'
 	fi
