@@ -3,7 +3,8 @@
 # ports, NMEA lines with correct checksums, and poll-wait loops.
 #
 # Load with:  load 'lib/common'   then call common_setup / common_teardown
-# from setup / teardown.
+# from setup / teardown.  common_setup sets T, OUT, ERR and the fixed NMEA
+# sentences RMC, GGA and GSV (see RMC_BODY below).
 
 # shellcheck disable=SC2034 # Variables set here are read by the test files.
 load '/usr/lib/bats/bats-support/load'
@@ -27,6 +28,10 @@ common_setup() {
 	ERR=$T/err
 	BG_PIDS=()
 	BG_GROUPS=()
+	# The fixed sentences below (RMC_BODY...), with their checksums.
+	RMC=$(nmea "$RMC_BODY")
+	GGA=$(nmea "$GGA_BODY")
+	GSV=$(nmea "$GSV_BODY")
 }
 
 common_teardown() {
