@@ -45,7 +45,6 @@ upload_url() {
 }
 
 _setup_file_impl() {
-	e2e_install || return 1
 	# central host
 	example central/journal-remote.conf.d/50-vlsink.conf \
 		/etc/systemd/journal-remote.conf.d/50-vlsink.conf || return 1
@@ -61,7 +60,7 @@ _setup_file_impl() {
 	printf '[Service]\nRestartSec=200ms\n' |
 		ct_write "$SYSD/systemd-journal-upload.service.d/90-test.conf" || return 1
 	ct_exec systemctl daemon-reload || return 1
-	ct_exec systemctl enable --quiet --now vlsink.socket systemd-journal-remote.socket || return 1
+	ct_exec systemctl enable --quiet --now systemd-journal-remote.socket || return 1
 	ct_exec systemctl enable --quiet --now systemd-journal-upload.service || return 1
 	printf 'http\n' | ct_write /run/e2e-scaleout-mode || return 1
 	# the pipeline is up once the boot's journal has reached the central host
@@ -73,10 +72,6 @@ _setup_file_impl() {
 }
 
 setup_file() {
-	if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
-		export CT_SKIP_REASON="installs and tests the normal build (make install); not repeated in the sanitizer pass"
-		return 0
-	fi
 	local b
 	for b in systemd-journal-remote systemd-journal-upload; do
 		if [[ ! -x /lib/systemd/$b ]]; then
@@ -84,12 +79,7 @@ setup_file() {
 			return 0
 		fi
 	done
-	e2e_setup_file || return 1
-	[ -n "$CT_SKIP_REASON" ] && return 0
-	_setup_file_impl || {
-		ct_stop
-		return 1
-	}
+	e2e_setup_file_installed _setup_file_impl
 }
 
 setup() {

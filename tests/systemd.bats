@@ -24,22 +24,8 @@ UNITDIR=/usr/local/lib/systemd/system
 POSITIONS=/var/lib/vlsink/positions.jsonl
 FIFO_DROPIN=/etc/systemd/system/vlsink@.service.d/fifo.conf
 
-_setup_file_impl() {
-	e2e_install || return 1
-	ct_exec systemctl enable --now vlsink.socket || return 1
-}
-
 setup_file() {
-	if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
-		export CT_SKIP_REASON="installs and tests the normal build (make install); not repeated in the sanitizer pass"
-		return 0
-	fi
-	e2e_setup_file || return 1
-	[ -n "$CT_SKIP_REASON" ] && return 0
-	_setup_file_impl || {
-		ct_stop
-		return 1
-	}
+	e2e_setup_file_installed
 }
 
 setup() {
@@ -49,12 +35,10 @@ setup() {
 
 teardown() {
 	[ -n "${CT_SKIP_REASON:-}" ] && return 0
-	ct_exec sh -c 'systemctl stop "e2e-*" 2>/dev/null; true'
+	e2e_stop_bg
 	# leave the journal sink and a running journald to the next test
 	use_journal
-	if ! ct_exec systemctl is-active --quiet systemd-journald.service; then
-		ct_exec systemctl start systemd-journald.socket systemd-journald.service || true
-	fi
+	e2e_journald_up
 	if ! ct_exec systemctl is-active --quiet vlsink.socket; then
 		ct_exec systemctl reset-failed vlsink.socket
 		ct_exec systemctl start vlsink.socket || true
