@@ -4,8 +4,9 @@
 # tests/bench/sd-common.bash - shared by tests/bench/systemd-bench.sh and
 # tests/bench/soak.sh: build, boot ONE throwaway systemd container
 # (tests/lib/container.bash: nspawn over a tmpfs overlay of /, never the
-# host's systemd), install vlsink into it, copy the bench tools in, and tear
-# everything down on exit (trap). Plain bash, no bats.
+# host's systemd), install vlsink into it (ct_install), copy the bench tools
+# (tests/lib/e2e_client.py, sd-probe.sh) in, and tear everything down on
+# exit (trap). Plain bash, no bats.
 #
 #   source tests/bench/sd-common.bash   (sets sd_root, sd_dir, sd_tmp)
 #   sd_setup NAME                       build, boot, install, enable
@@ -32,8 +33,7 @@ sd_root=$(cd "$sd_dir/../.." && pwd) || die "cannot find the repository"
 source "$sd_root/tests/lib/container.bash" || die "cannot load tests/lib/container.bash"
 
 LIBEXEC=/usr/local/libexec/vlsink-bench # inside the container
-CLIENT=$LIBEXEC/sd_client.py
-CHECK=$LIBEXEC/e2e_client.py
+CLIENT=$LIBEXEC/e2e_client.py # tests/lib/e2e_client.py: clients and check
 PROBE=$LIBEXEC/sd-probe.sh
 B=/tmp/bench
 UNITDIR=/usr/local/lib/systemd/system
@@ -67,21 +67,14 @@ sd_setup() {
 	echo "booting the container ..."
 	CT_PREBOOT=_sd_preboot
 	ct_start || die "the container did not boot"
-	# never an empty DESTDIR: only ever into the container's overlay
-	if [[ -z ${CT_ROOT:-} || $CT_ROOT == / ]] || ! mountpoint -q "$CT_ROOT"; then
-		die "no container root mounted"
-	fi
 	{
-		make -s -C "$sd_root" install DESTDIR="$CT_ROOT" PREFIX=/usr/local &&
-			ct_exec systemd-sysusers /usr/local/lib/sysusers.d/vlsink.conf &&
-			ct_exec systemctl daemon-reload &&
-			ct_exec systemctl enable --now vlsink.socket
-	} >"$sd_tmp/install.log" 2>&1 || {
+		ct_install "$sd_root" "$sd_tmp/install.log" &&
+			ct_exec systemctl enable --now vlsink.socket >>"$sd_tmp/install.log" 2>&1
+	} || {
 		cat "$sd_tmp/install.log" >&2
 		die "install into the container failed"
 	}
-	sd_copy "$sd_root/tests/lib/e2e_client.py" "$CHECK"
-	sd_copy "$sd_dir/sd_client.py" "$CLIENT"
+	sd_copy "$sd_root/tests/lib/e2e_client.py" "$CLIENT"
 	sd_copy "$sd_dir/sd-probe.sh" "$PROBE"
 	ct_exec mkdir -p "$B" || die "mkdir $B failed"
 }

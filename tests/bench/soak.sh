@@ -113,7 +113,7 @@ soak_run() {
 	sample before
 	ct_exec systemd-run --quiet --collect --unit="soak-$run" -p LimitNOFILE=65536 \
 		-p StandardOutput="file:$B/$run.out" -p StandardError="file:$B/$run.err" \
-		python3 "$CLIENT" --timeout 300 fleet --count "$SOAK_VEHICLES" --seconds "$SOAK_SECONDS" \
+		python3 "$CLIENT" fleet --timeout 300 --count "$SOAK_VEHICLES" --seconds "$SOAK_SECONDS" \
 		--sources "$SOAK_SOURCES" --prefix "$prefix" --sent-file "$B/$run.sent" \
 		--status-file "$B/$run.status" || die "cannot start the fleet client"
 	local n_run
@@ -168,7 +168,7 @@ soak_run() {
 				[ $rc = 0 ] || [ "$(date +%s)" -ge "$end" ] && break
 				sleep 2
 			done
-			printf "%s\n" "$out" | grep -v "^soak-" | tail -n 3; exit $rc' "$t0" "$PROBE" "$CHECK" "$B/$run.sent")
+			printf "%s\n" "$out" | grep -v "^soak-" | tail -n 3; exit $rc' "$t0" "$PROBE" "$CLIENT" "$B/$run.sent")
 	else
 		check=$(ct_sh 'file=$1 check=$2 sent=$3
 			end=$(($(date +%s) + 60))
@@ -178,7 +178,7 @@ soak_run() {
 				[ $rc = 0 ] || [ "$(date +%s)" -ge "$end" ] && break
 				sleep 2
 			done
-			printf "%s\n" "$out" | grep -v "^soak-" | tail -n 3; exit $rc' "$POSITIONS" "$CHECK" "$B/$run.sent")
+			printf "%s\n" "$out" | grep -v "^soak-" | tail -n 3; exit $rc' "$POSITIONS" "$CLIENT" "$B/$run.sent")
 	fi
 	rc=$?
 
