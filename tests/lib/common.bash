@@ -10,7 +10,10 @@
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
-: "${VLSINK:=$BATS_TEST_DIRNAME/../build/std/vlsink}"
+# The repository (from this file's place, so that suites below tests/, such
+# as tests/harness, find the same build).
+TOP=$(cd "${BASH_SOURCE[0]%/*}/../.." && pwd)
+: "${VLSINK:=$TOP/build/std/vlsink}"
 export VLSINK
 
 # Sanitizer builds (make check sets VLSINK_SANITIZED=1) run several times
@@ -195,11 +198,11 @@ rmc_at() {
 # built from tests/bench/gen-nmea.c into the file's tmpdir when the Makefile
 # has not built it.
 gen_nmea() {
-	local gen=$BATS_TEST_DIRNAME/../build/std/gen-nmea
+	local gen=$TOP/build/std/gen-nmea
 	if [[ ! -x $gen ]]; then
 		gen=$BATS_FILE_TMPDIR/gen-nmea
 		if [[ ! -x $gen ]]; then
-			"${CC:-cc}" -std=c11 -O2 -o "$gen.tmp.$$" "$BATS_TEST_DIRNAME/bench/gen-nmea.c" &&
+			"${CC:-cc}" -std=c11 -O2 -o "$gen.tmp.$$" "$TOP/tests/bench/gen-nmea.c" &&
 				mv "$gen.tmp.$$" "$gen" || return 1
 		fi
 	fi

@@ -22,7 +22,7 @@
 # Vehicle ids: every test uses ids of its own (e2e_vid NAME), so that tests
 # sharing one container and one journal never count each other's records.
 
-E2E_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+E2E_TOP=$(cd "${BASH_SOURCE[0]%/*}/../.." && pwd)
 # Inside the container (written by e2e_setup_file).
 E2E_CLIENT=/usr/local/libexec/vlsink-e2e/e2e_client.py
 E2E_TMP=/tmp/e2e
