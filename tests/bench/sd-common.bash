@@ -14,6 +14,8 @@
 #                                       (exit 2) on any setup failure
 #   sd_copy SRC DEST                    one more file into the container
 #   probe ARGS...                       tests/bench/sd-probe.sh inside
+#   sd_check SECS PAUSE TAIL PREFIX SENT 'SOURCE' [CHECK-ARG...]
+#                                       every record sent, exactly once
 #   sock_prop PROP                      property of vlsink.socket
 #   calc 'AWK'  kv KEY TEXT  median N...   number helpers
 
@@ -84,6 +86,26 @@ sd_copy() {
 }
 
 probe() { ct_exec "$PROBE" "$@"; }
+
+# sd_check SECS PAUSE TAIL PREFIX SENT 'SOURCE' [CHECK-ARG...]: inside the
+# container, pipes what the bash script SOURCE prints (JSON lines) through
+# `e2e_client.py check CHECK-ARG... --only-expected`, with an --expect for
+# each line of the client's SENT file, every PAUSE s until it passes or SECS
+# have passed; prints the last TAIL lines of the report, without the lines
+# of single vehicles (those starting with PREFIX), and returns its status.
+sd_check() {
+	ct_sh 'secs=$1 pause=$2 tail=$3 prefix=$4 sent=$5 source=$6 client=$7
+		shift 7
+		end=$(($(date +%s) + secs))
+		while :; do
+			out=$(bash -c "$source" | python3 "$client" check "$@" --only-expected $(sed "s/^/--expect /" "$sent"))
+			rc=$?
+			[ $rc = 0 ] || [ "$(date +%s)" -ge "$end" ] && break
+			sleep "$pause"
+		done
+		printf "%s\n" "$out" | grep -v "^$prefix" | tail -n "$tail"
+		exit $rc' "${@:1:6}" "$CLIENT" "${@:7}"
+}
 sock_prop() { ct_exec systemctl show -P "$1" vlsink.socket; }
 calc() { awk "BEGIN { $1 }"; }
 kv() { # KEY TEXT: the word after KEY in TEXT

@@ -316,16 +316,8 @@ for i in 1 2 3; do
 done
 sleep 2
 read -r m1_rss2 m1_pss2 < <(pid1_mem)
-check_out=$(ct_sh 'since=$1 probe=$2 check=$3 sent=$4
-	end=$(($(date +%s) + 30))
-	while :; do
-		out=$("$probe" jrecords "$since" -t vlsink | grep -F "\"VEHICLE_ID\":\"fleet-" |
-			python3 "$check" check --journal --only-expected $(sed "s/^/--expect /" "$sent"))
-		rc=$?
-		[ $rc = 0 ] || [ "$(date +%s)" -ge "$end" ] && break
-		sleep 1
-	done
-	printf "%s\n" "$out" | grep -v "^fleet-" | tail -n 2; exit $rc' "$t_start" "$PROBE" "$CLIENT" "$B/fleet.sent")
+check_out=$(sd_check 30 1 2 fleet- "$B/fleet.sent" \
+	"$(printf '%q jrecords %q -t vlsink | grep -F %q' "$PROBE" "$t_start" '"VEHICLE_ID":"fleet-')" --journal)
 check_rc=$?
 sent=$(kv records "$fleet_out")
 client_failed=$(kv failed "$fleet_out")
