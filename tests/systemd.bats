@@ -86,6 +86,18 @@ gen_fleet() {
 		done' "$E2E_CLIENT" "$n" "${FLEET_FILES[@]}"
 }
 
+# serves_new NAME N: a new connection to vlsink.socket with N CSV records of
+# the vehicle e2e_vid NAME; all of them reach the journal, each once.
+serves_new() {
+	local v
+	v=$(e2e_vid "$1")
+	e2e_gen csv "$v" "$2" 0 "$E2E_TMP/$1.csv"
+	run e2e_client send "$E2E_TMP/$1.csv"
+	assert_success
+	run e2e_wait_check 10 VEHICLE_ID="$v" -- --expect "$v:0:$2"
+	assert_success
+}
+
 # instance_of PORT: the vlsink@ instance serving the client port PORT
 instance_of() {
 	ct_exec systemctl list-units --all --plain --no-legend 'vlsink@*' |
@@ -326,13 +338,7 @@ socket_prop() { # PROPERTY
 	# the socket still listens and serves new connections
 	run ct_exec systemctl is-active vlsink.socket
 	assert_output active
-	local c
-	c=$(e2e_vid segv-c)
-	e2e_gen csv "$c" 5 0 "$E2E_TMP/c.csv"
-	run e2e_client send "$E2E_TMP/c.csv"
-	assert_success
-	run e2e_wait_check 10 VEHICLE_ID="$c" -- --expect "$c:0:5"
-	assert_success
+	serves_new segv-c 5
 }
 
 @test "a storm of 1000 connections within a second: vlsink.socket keeps listening, every record arrives" {
@@ -363,13 +369,7 @@ socket_prop() { # PROPERTY
 	fi
 	assert_success
 	# and it still takes new connections
-	local v
-	v=$(e2e_vid after-storm)
-	e2e_gen csv "$v" 3 0 "$E2E_TMP/after.csv"
-	run e2e_client send "$E2E_TMP/after.csv"
-	assert_success
-	run e2e_wait_check 10 VEHICLE_ID="$v" -- --expect "$v:0:3"
-	assert_success
+	serves_new after-storm 3
 }
 
 @test "journald's rate limit never bites: 40000 records from one connection within seconds, none dropped" {

@@ -2,7 +2,8 @@
 # shellcheck disable=SC2016,SC2034
 #
 # tests/lib/e2e.bash - end-to-end helpers on top of tests/lib/container.bash,
-# for tests/journal.bats and tests/systemd.bats: one throwaway systemd
+# for tests/journal.bats, systemd.bats, slowloris.bats, scaleout.bats (and
+# tests/lib/scaleout.bash): one throwaway systemd
 # container per .bats file, vlsink installed into it, streams of several
 # simulated vehicles sent from inside its network namespace, and the
 # journal (or the collector's file) checked record by record.
