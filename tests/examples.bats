@@ -17,7 +17,6 @@ bats_require_minimum_version 1.5.0 # run --separate-stderr
 load 'lib/common'
 load 'lib/container'
 
-TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 EX=$TOP/examples
 PG_BIN=/usr/lib/postgresql/15/bin
 

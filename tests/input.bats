@@ -7,8 +7,6 @@ load 'lib/common'
 
 setup() {
 	common_setup
-	RMC=$(nmea "$RMC_BODY")
-	GGA=$(nmea "$GGA_BODY")
 }
 
 teardown() {

@@ -37,12 +37,8 @@ teardown() {
 	[ -n "${CT_SKIP_REASON:-}" ] && return 0
 	# a test that stopped journald and failed must not take the journal
 	# away from the tests after it
-	if ! ct_exec test -S /run/systemd/journal/socket ||
-		! ct_exec systemctl is-active --quiet systemd-journald.service; then
-		ct_exec systemctl start systemd-journald.socket systemd-journald-dev-log.socket \
-			systemd-journald.service || true
-	fi
-	ct_exec sh -c 'systemctl stop "e2e-*" 2>/dev/null; true'
+	e2e_journald_up
+	e2e_stop_bg
 }
 
 teardown_file() {

@@ -6,9 +6,6 @@ load 'lib/common'
 
 setup() {
 	common_setup
-	RMC=$(nmea "$RMC_BODY")
-	GGA=$(nmea "$GGA_BODY")
-	GSV=$(nmea "$GSV_BODY")
 }
 
 teardown() {

@@ -7,13 +7,36 @@ load 'lib/common'
 
 setup() {
 	common_setup
-	RMC=$(nmea "$RMC_BODY")
-	GGA=$(nmea "$GGA_BODY")
-	GSV=$(nmea "$GSV_BODY")
 }
 
 teardown() {
 	common_teardown
+}
+
+# fifo_writers N INPUT OPTION...: N vlsinks at once, each with OPTION... and
+# --sink=fifo:$T/fifo, writer w reading INPUT ("{w}" in INPUT and the options
+# stands for w; its stderr in $T/err.w); one cat reads the FIFO into $T/got.
+# Every writer must exit 0; returns once the reader has seen EOF.
+fifo_writers() {
+	local n=$1 in=$2 w p reader
+	shift 2
+	local -a pids=()
+	mkfifo "$T/fifo"
+	cat "$T/fifo" >"$T/got" 3>&- &
+	track $!
+	reader=$!
+	exec 6>"$T/fifo" # Keeps the reader from seeing EOF between writers.
+	for ((w = 1; w <= n; w++)); do
+		"$VLSINK" "${@//"{w}"/$w}" --sink=fifo:"$T/fifo" <"${in//"{w}"/$w}" >/dev/null 2>"$T/err.$w" 3>&- 6>&- &
+		track $!
+		pids+=("$!")
+	done
+	for p in "${pids[@]}"; do
+		wait_exit "$p" 60
+		assert_equal "$status" 0
+	done
+	exec 6>&-
+	wait_exit "$reader" 10
 }
 
 @test "--format=json: every known field, nothing for unknown ones" {
@@ -189,23 +212,7 @@ teardown() {
 
 @test "many concurrent writers into one FIFO: every record once, none torn" {
 	gen_nmea 2000 >"$T/in"
-	mkfifo "$T/fifo"
-	cat "$T/fifo" >"$T/got" 3>&- &
-	track $!
-	reader=$!
-	exec 6>"$T/fifo" # Keeps the reader from seeing EOF between writers.
-	pids=()
-	for w in $(seq 1 20); do
-		"$VLSINK" --vehicle="v$w" --sink=fifo:"$T/fifo" <"$T/in" >/dev/null 2>"$T/err.$w" 3>&- 6>&- &
-		track $!
-		pids+=("$!")
-	done
-	for p in "${pids[@]}"; do
-		wait_exit "$p" 60
-		assert_equal "$status" 0
-	done
-	exec 6>&-
-	wait_exit "$reader" 10
+	fifo_writers 20 "$T/in" --vehicle="v{w}"
 	assert_equal "$(line_count "$T/got")" 40000
 	# Every line one whole JSON record; each vehicle's 2000 records once each.
 	jq -r -R 'fromjson | "\(.vehicle) \(.time) \(.format)"' "$T/got" >"$T/keys"
@@ -219,7 +226,6 @@ teardown() {
 }
 
 @test "many concurrent writers of long raw lines: every line arrives whole, once" {
-	mkfifo "$T/fifo"
 	for w in $(seq 1 16); do
 		# Lines of 100 to 3900 bytes, so that records often straddle
 		# what one write can carry.
@@ -233,22 +239,7 @@ teardown() {
 			}
 		}' >"$T/in.$w"
 	done
-	cat "$T/fifo" >"$T/got" 3>&- &
-	track $!
-	reader=$!
-	exec 6>"$T/fifo"
-	pids=()
-	for w in $(seq 1 16); do
-		"$VLSINK" --format=raw --max-line=4000 --sink=fifo:"$T/fifo" <"$T/in.$w" >/dev/null 2>"$T/err.$w" 3>&- 6>&- &
-		track $!
-		pids+=("$!")
-	done
-	for p in "${pids[@]}"; do
-		wait_exit "$p" 60
-		assert_equal "$status" 0
-	done
-	exec 6>&-
-	wait_exit "$reader" 10
+	fifo_writers 16 "$T/in.{w}" --format=raw --max-line=4000
 	cmp <(cat "$T"/in.* | sort) <(sort "$T/got")
 }
 

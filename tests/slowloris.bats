@@ -22,121 +22,14 @@ load 'lib/common'
 load 'lib/container'
 load 'lib/e2e'
 
-SL_PY=/usr/local/libexec/vlsink-e2e/slowloris.py
 SOCKET_DROPIN=/etc/systemd/system/vlsink.socket.d/slowloris.conf
 SERVICE_DROPIN=/etc/systemd/system/vlsink@.service.d/slowloris.conf
 
-# The flood and the well-behaved vehicles (inside the container).
-#   slowloris.py flood SRC COUNT LOG
-#       opens COUNT connections from SRC to 127.0.0.1:10110, one after the
-#       other; sends nothing on the even ones and one byte ("x", never a
-#       line) every 0.5 s on the odd ones; appends "connected COUNT" once
-#       all are up, then "closed I after SECS" as the server closes each
-#       one, and "open N" at the end (60 s at most).
-#   slowloris.py send SRC PREFIX COUNT LINES
-#       COUNT connections from SRC at once, connection i sending LINES CSV
-#       records of vehicle PREFIX-i with the fix times of e2e_client.py
-#       (2026-11-25T00:00:00Z + k s), then half-closing and waiting for the
-#       server to close.  Prints "done I" or "failed I: why".
-SL_SCRIPT='#!/usr/bin/python3
-import select, socket, sys, time
-
-BASE = 1795564800  # 2026-11-25T00:00:00Z
-
-
-def connect(src):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind((src, 0))
-    s.settimeout(10)
-    s.connect(("127.0.0.1", 10110))
-    return s
-
-
-def flood(src, count, log):
-    out = open(log, "a", buffering=1)
-    conns = {}
-    for i in range(count):
-        s = connect(src)
-        s.setblocking(False)
-        conns[s] = (i, time.monotonic())
-    out.write("connected %d\n" % count)
-    end = time.monotonic() + 60
-    trickle = time.monotonic() + 0.5
-    while conns and time.monotonic() < end:
-        ready, _, _ = select.select(list(conns), [], [], 0.1)
-        now = time.monotonic()
-        for s in ready:
-            try:
-                data = s.recv(4096)
-            except OSError:
-                data = b""
-            if not data:
-                i, t = conns.pop(s)
-                out.write("closed %d after %.2f\n" % (i, now - t))
-                s.close()
-        if now >= trickle:
-            trickle = now + 0.5
-            for s, (i, t) in conns.items():
-                if i % 2:
-                    try:
-                        s.send(b"x")
-                    except OSError:
-                        pass  # the close is seen by recv
-    out.write("open %d\n" % len(conns))
-
-
-def send(src, prefix, count, lines):
-    conns = []
-    for i in range(count):
-        try:
-            conns.append((i, connect(src)))
-        except OSError as e:
-            print("failed %d: connect: %s" % (i, e))
-    for i, s in conns:
-        data = "".join("%s-%d,%s,48.0,11.0,9.5,120,26\n"
-                       % (prefix, i, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(BASE + k)), )
-                       for k in range(lines))
-        try:
-            s.sendall(data.encode())
-            s.shutdown(socket.SHUT_WR)
-        except OSError as e:
-            print("failed %d: send: %s" % (i, e))
-    for i, s in conns:
-        try:
-            s.settimeout(30)
-            while s.recv(4096):
-                pass
-            print("done %d" % i)
-        except OSError as e:
-            print("failed %d: %s" % (i, e))
-        s.close()
-
-
-if sys.argv[1] == "flood":
-    flood(sys.argv[2], int(sys.argv[3]), sys.argv[4])
-else:
-    send(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
-'
-
-_setup_file_impl() {
-	e2e_install || return 1
-	printf '%s\n' "$SL_SCRIPT" | ct_write "$SL_PY" 0755 || return 1
-	ct_exec systemctl enable --now vlsink.socket || return 1
-}
+# The flood and the well-behaved vehicles are tests/lib/e2e_client.py's
+# `flood` and `burst` (inside the container; see its docstring).
 
 setup_file() {
-	if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
-		# The container runs what `make install` installs, the normal build;
-		# the instance's MemoryMax=16M and sandbox do not fit an ASan binary.
-		export CT_SKIP_REASON="installs and tests the normal build (make install); not repeated in the sanitizer pass"
-		return 0
-	fi
-	e2e_setup_file || return 1
-	[ -n "$CT_SKIP_REASON" ] && return 0
-	_setup_file_impl || {
-		ct_stop
-		return 1
-	}
+	e2e_setup_file_installed
 }
 
 setup() {
@@ -147,7 +40,7 @@ teardown() {
 	common_teardown
 	[ -n "${CT_SKIP_REASON:-}" ] && return 0
 	[ -n "${CT_LEADER:-}" ] || return 0
-	ct_exec sh -c 'systemctl stop "e2e-*" 2>/dev/null; true'
+	e2e_stop_bg
 }
 
 teardown_file() {
@@ -194,7 +87,7 @@ closes() {
 # good SRC PREFIX COUNT LINES: the vehicles, run to their end; then their
 # records must all be in the journal, each once.
 good() {
-	run ct_exec python3 "$SL_PY" send "$@"
+	run e2e_client burst "$@"
 	echo "$output"
 	assert_success
 	refute_output --partial failed
@@ -263,7 +156,7 @@ idle_summaries_are() { # SOURCE N
 	limits 40 20
 	local t0=$SECONDS
 	ct_exec rm -f "$E2E_TMP/flood.log"
-	e2e_bg flood "python3 $SL_PY flood 127.0.0.2 40 $E2E_TMP/flood.log"
+	e2e_bg flood "python3 $E2E_CLIENT flood 127.0.0.2 40 $E2E_TMP/flood.log"
 	ct_wait_until 20 flood_has flood '^connected 40$' || { e2e_bg_show flood; fail "the flood did not connect"; }
 	# 20 held, 20 closed at once by PID 1 (MaxConnectionsPerSource=20).
 	ct_wait_until 10 connections_are 20 || fail "socket holds $(connections) connections, not 20"
@@ -307,11 +200,11 @@ idle_summaries_are() { # SOURCE N
 	local v
 	v=$(e2e_vid locked-out)
 	ct_exec rm -f "$E2E_TMP/flood2.log"
-	e2e_bg flood2 "python3 $SL_PY flood 127.0.0.2 40 $E2E_TMP/flood2.log"
+	e2e_bg flood2 "python3 $E2E_CLIENT flood 127.0.0.2 40 $E2E_TMP/flood2.log"
 	ct_wait_until 20 flood_has flood2 '^connected 40$' || { e2e_bg_show flood2; fail "the flood did not connect"; }
 	ct_wait_until 10 connections_are 40 || fail "socket holds $(connections) connections, not 40"
 	# Another vehicle is dropped at once: its record never arrives.
-	run ct_exec python3 "$SL_PY" send 127.0.0.3 "$v" 1 1
+	run e2e_client burst 127.0.0.3 "$v" 1 1
 	echo "$output"
 	assert_equal "$(socket_log 'Too many incoming connections \(40\), dropping')" 1
 	[[ $(flood_log flood2 | grep -c '^closed' || true) == 0 ]] ||

@@ -24,22 +24,8 @@ UNITDIR=/usr/local/lib/systemd/system
 POSITIONS=/var/lib/vlsink/positions.jsonl
 FIFO_DROPIN=/etc/systemd/system/vlsink@.service.d/fifo.conf
 
-_setup_file_impl() {
-	e2e_install || return 1
-	ct_exec systemctl enable --now vlsink.socket || return 1
-}
-
 setup_file() {
-	if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
-		export CT_SKIP_REASON="installs and tests the normal build (make install); not repeated in the sanitizer pass"
-		return 0
-	fi
-	e2e_setup_file || return 1
-	[ -n "$CT_SKIP_REASON" ] && return 0
-	_setup_file_impl || {
-		ct_stop
-		return 1
-	}
+	e2e_setup_file_installed
 }
 
 setup() {
@@ -49,12 +35,10 @@ setup() {
 
 teardown() {
 	[ -n "${CT_SKIP_REASON:-}" ] && return 0
-	ct_exec sh -c 'systemctl stop "e2e-*" 2>/dev/null; true'
+	e2e_stop_bg
 	# leave the journal sink and a running journald to the next test
 	use_journal
-	if ! ct_exec systemctl is-active --quiet systemd-journald.service; then
-		ct_exec systemctl start systemd-journald.socket systemd-journald.service || true
-	fi
+	e2e_journald_up
 	if ! ct_exec systemctl is-active --quiet vlsink.socket; then
 		ct_exec systemctl reset-failed vlsink.socket
 		ct_exec systemctl start vlsink.socket || true
@@ -100,6 +84,18 @@ gen_fleet() {
 		for f in "$@"; do
 			b=${f##*/}; python3 "$c" gen "${b##*.}" "${b%.*}" "$n" >"$f" || exit 1
 		done' "$E2E_CLIENT" "$n" "${FLEET_FILES[@]}"
+}
+
+# serves_new NAME N: a new connection to vlsink.socket with N CSV records of
+# the vehicle e2e_vid NAME; all of them reach the journal, each once.
+serves_new() {
+	local v
+	v=$(e2e_vid "$1")
+	e2e_gen csv "$v" "$2" 0 "$E2E_TMP/$1.csv"
+	run e2e_client send "$E2E_TMP/$1.csv"
+	assert_success
+	run e2e_wait_check 10 VEHICLE_ID="$v" -- --expect "$v:0:$2"
+	assert_success
 }
 
 # instance_of PORT: the vlsink@ instance serving the client port PORT
@@ -342,13 +338,7 @@ socket_prop() { # PROPERTY
 	# the socket still listens and serves new connections
 	run ct_exec systemctl is-active vlsink.socket
 	assert_output active
-	local c
-	c=$(e2e_vid segv-c)
-	e2e_gen csv "$c" 5 0 "$E2E_TMP/c.csv"
-	run e2e_client send "$E2E_TMP/c.csv"
-	assert_success
-	run e2e_wait_check 10 VEHICLE_ID="$c" -- --expect "$c:0:5"
-	assert_success
+	serves_new segv-c 5
 }
 
 @test "a storm of 1000 connections within a second: vlsink.socket keeps listening, every record arrives" {
@@ -379,13 +369,7 @@ socket_prop() { # PROPERTY
 	fi
 	assert_success
 	# and it still takes new connections
-	local v
-	v=$(e2e_vid after-storm)
-	e2e_gen csv "$v" 3 0 "$E2E_TMP/after.csv"
-	run e2e_client send "$E2E_TMP/after.csv"
-	assert_success
-	run e2e_wait_check 10 VEHICLE_ID="$v" -- --expect "$v:0:3"
-	assert_success
+	serves_new after-storm 3
 }
 
 @test "journald's rate limit never bites: 40000 records from one connection within seconds, none dropped" {

@@ -31,8 +31,6 @@ setup() {
 	[[ -z $VG_SKIP ]] || skip "$VG_SKIP"
 	common_setup
 	[[ -x $COLLECT ]] || fail "no collector at $COLLECT"
-	RMC=$(nmea "$RMC_BODY")
-	GSV=$(nmea "$GSV_BODY")
 }
 
 teardown() {

@@ -4,8 +4,9 @@
 # tests/bench/sd-common.bash - shared by tests/bench/systemd-bench.sh and
 # tests/bench/soak.sh: build, boot ONE throwaway systemd container
 # (tests/lib/container.bash: nspawn over a tmpfs overlay of /, never the
-# host's systemd), install vlsink into it, copy the bench tools in, and tear
-# everything down on exit (trap). Plain bash, no bats.
+# host's systemd), install vlsink into it (ct_install), copy the bench tools
+# (tests/lib/e2e_client.py, sd-probe.sh) in, and tear everything down on
+# exit (trap). Plain bash, no bats.
 #
 #   source tests/bench/sd-common.bash   (sets sd_root, sd_dir, sd_tmp)
 #   sd_setup NAME                       build, boot, install, enable
@@ -13,6 +14,8 @@
 #                                       (exit 2) on any setup failure
 #   sd_copy SRC DEST                    one more file into the container
 #   probe ARGS...                       tests/bench/sd-probe.sh inside
+#   sd_check SECS PAUSE TAIL PREFIX SENT 'SOURCE' [CHECK-ARG...]
+#                                       every record sent, exactly once
 #   sock_prop PROP                      property of vlsink.socket
 #   calc 'AWK'  kv KEY TEXT  median N...   number helpers
 
@@ -32,8 +35,7 @@ sd_root=$(cd "$sd_dir/../.." && pwd) || die "cannot find the repository"
 source "$sd_root/tests/lib/container.bash" || die "cannot load tests/lib/container.bash"
 
 LIBEXEC=/usr/local/libexec/vlsink-bench # inside the container
-CLIENT=$LIBEXEC/sd_client.py
-CHECK=$LIBEXEC/e2e_client.py
+CLIENT=$LIBEXEC/e2e_client.py # tests/lib/e2e_client.py: clients and check
 PROBE=$LIBEXEC/sd-probe.sh
 B=/tmp/bench
 UNITDIR=/usr/local/lib/systemd/system
@@ -67,21 +69,14 @@ sd_setup() {
 	echo "booting the container ..."
 	CT_PREBOOT=_sd_preboot
 	ct_start || die "the container did not boot"
-	# never an empty DESTDIR: only ever into the container's overlay
-	if [[ -z ${CT_ROOT:-} || $CT_ROOT == / ]] || ! mountpoint -q "$CT_ROOT"; then
-		die "no container root mounted"
-	fi
 	{
-		make -s -C "$sd_root" install DESTDIR="$CT_ROOT" PREFIX=/usr/local &&
-			ct_exec systemd-sysusers /usr/local/lib/sysusers.d/vlsink.conf &&
-			ct_exec systemctl daemon-reload &&
-			ct_exec systemctl enable --now vlsink.socket
-	} >"$sd_tmp/install.log" 2>&1 || {
+		ct_install "$sd_root" "$sd_tmp/install.log" &&
+			ct_exec systemctl enable --now vlsink.socket >>"$sd_tmp/install.log" 2>&1
+	} || {
 		cat "$sd_tmp/install.log" >&2
 		die "install into the container failed"
 	}
-	sd_copy "$sd_root/tests/lib/e2e_client.py" "$CHECK"
-	sd_copy "$sd_dir/sd_client.py" "$CLIENT"
+	sd_copy "$sd_root/tests/lib/e2e_client.py" "$CLIENT"
 	sd_copy "$sd_dir/sd-probe.sh" "$PROBE"
 	ct_exec mkdir -p "$B" || die "mkdir $B failed"
 }
@@ -91,6 +86,26 @@ sd_copy() {
 }
 
 probe() { ct_exec "$PROBE" "$@"; }
+
+# sd_check SECS PAUSE TAIL PREFIX SENT 'SOURCE' [CHECK-ARG...]: inside the
+# container, pipes what the bash script SOURCE prints (JSON lines) through
+# `e2e_client.py check CHECK-ARG... --only-expected`, with an --expect for
+# each line of the client's SENT file, every PAUSE s until it passes or SECS
+# have passed; prints the last TAIL lines of the report, without the lines
+# of single vehicles (those starting with PREFIX), and returns its status.
+sd_check() {
+	ct_sh 'secs=$1 pause=$2 tail=$3 prefix=$4 sent=$5 source=$6 client=$7
+		shift 7
+		end=$(($(date +%s) + secs))
+		while :; do
+			out=$(bash -c "$source" | python3 "$client" check "$@" --only-expected $(sed "s/^/--expect /" "$sent"))
+			rc=$?
+			[ $rc = 0 ] || [ "$(date +%s)" -ge "$end" ] && break
+			sleep "$pause"
+		done
+		printf "%s\n" "$out" | grep -v "^$prefix" | tail -n "$tail"
+		exit $rc' "${@:1:6}" "$CLIENT" "${@:7}"
+}
 sock_prop() { ct_exec systemctl show -P "$1" vlsink.socket; }
 calc() { awk "BEGIN { $1 }"; }
 kv() { # KEY TEXT: the word after KEY in TEXT

@@ -113,7 +113,7 @@ soak_run() {
 	sample before
 	ct_exec systemd-run --quiet --collect --unit="soak-$run" -p LimitNOFILE=65536 \
 		-p StandardOutput="file:$B/$run.out" -p StandardError="file:$B/$run.err" \
-		python3 "$CLIENT" --timeout 300 fleet --count "$SOAK_VEHICLES" --seconds "$SOAK_SECONDS" \
+		python3 "$CLIENT" fleet --timeout 300 --count "$SOAK_VEHICLES" --seconds "$SOAK_SECONDS" \
 		--sources "$SOAK_SOURCES" --prefix "$prefix" --sent-file "$B/$run.sent" \
 		--status-file "$B/$run.status" || die "cannot start the fleet client"
 	local n_run
@@ -159,26 +159,10 @@ soak_run() {
 	# every record, exactly once
 	local check rc
 	if [[ $run == journal ]]; then
-		check=$(ct_sh 'since=$1 probe=$2 check=$3 sent=$4
-			end=$(($(date +%s) + 60))
-			while :; do
-				out=$("$probe" jrecords "$since" -t vlsink |
-					python3 "$check" check --journal --only-expected $(sed "s/^/--expect /" "$sent"))
-				rc=$?
-				[ $rc = 0 ] || [ "$(date +%s)" -ge "$end" ] && break
-				sleep 2
-			done
-			printf "%s\n" "$out" | grep -v "^soak-" | tail -n 3; exit $rc' "$t0" "$PROBE" "$CHECK" "$B/$run.sent")
+		check=$(sd_check 60 2 3 soak- "$B/$run.sent" \
+			"$(printf '%q jrecords %q -t vlsink' "$PROBE" "$t0")" --journal)
 	else
-		check=$(ct_sh 'file=$1 check=$2 sent=$3
-			end=$(($(date +%s) + 60))
-			while :; do
-				out=$(python3 "$check" check --only-expected $(sed "s/^/--expect /" "$sent") <"$file")
-				rc=$?
-				[ $rc = 0 ] || [ "$(date +%s)" -ge "$end" ] && break
-				sleep 2
-			done
-			printf "%s\n" "$out" | grep -v "^soak-" | tail -n 3; exit $rc' "$POSITIONS" "$CHECK" "$B/$run.sent")
+		check=$(sd_check 60 2 3 soak- "$B/$run.sent" "$(printf 'cat %q' "$POSITIONS")")
 	fi
 	rc=$?
 

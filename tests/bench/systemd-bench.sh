@@ -289,7 +289,7 @@ t_start=$(date +%s.%N)
 ct_exec rm -f "$B/go" "$B/fleet.status" "$B/fleet.out" "$B/fleet.err" "$B/fleet.sent"
 ct_exec systemd-run --quiet --collect --unit=bench-fleet -p LimitNOFILE=65536 \
 	-p StandardOutput="file:$B/fleet.out" -p StandardError="file:$B/fleet.err" \
-	python3 "$CLIENT" --timeout 300 fleet --count "$FLEET_COUNT" --seconds "$FLEET_SECONDS" \
+	python3 "$CLIENT" fleet --timeout 300 --count "$FLEET_COUNT" --seconds "$FLEET_SECONDS" \
 	--sources "$FLEET_SOURCES" --prefix fleet --go-file "$B/go" --sent-file "$B/fleet.sent" \
 	--status-file "$B/fleet.status" || die "cannot start the fleet client"
 # the records start once every instance runs (or the rest have failed)
@@ -316,16 +316,8 @@ for i in 1 2 3; do
 done
 sleep 2
 read -r m1_rss2 m1_pss2 < <(pid1_mem)
-check_out=$(ct_sh 'since=$1 probe=$2 check=$3 sent=$4
-	end=$(($(date +%s) + 30))
-	while :; do
-		out=$("$probe" jrecords "$since" -t vlsink | grep -F "\"VEHICLE_ID\":\"fleet-" |
-			python3 "$check" check --journal --only-expected $(sed "s/^/--expect /" "$sent"))
-		rc=$?
-		[ $rc = 0 ] || [ "$(date +%s)" -ge "$end" ] && break
-		sleep 1
-	done
-	printf "%s\n" "$out" | grep -v "^fleet-" | tail -n 2; exit $rc' "$t_start" "$PROBE" "$CHECK" "$B/fleet.sent")
+check_out=$(sd_check 30 1 2 fleet- "$B/fleet.sent" \
+	"$(printf '%q jrecords %q -t vlsink | grep -F %q' "$PROBE" "$t_start" '"VEHICLE_ID":"fleet-')" --journal)
 check_rc=$?
 sent=$(kv records "$fleet_out")
 client_failed=$(kv failed "$fleet_out")
@@ -381,7 +373,7 @@ vl_wall=() vl_st=() jb_wall=() jb_st=()
 one_vlsink() {
 	local t0 out t1 st n f l
 	t0=$(date +%s.%N)
-	out=$(ct_exec python3 "$CLIENT" --timeout 300 one --file "$B/track.nmea") || return 1
+	out=$(ct_exec python3 "$CLIENT" one --timeout 300 --file "$B/track.nmea") || return 1
 	t1=$(probe wait-entry "$t0" 120 -t vlsink END_REASON=eof) || return 1
 	st=$(probe jstats "$t0" -t vlsink)
 	read -r n f l <<<"$st"

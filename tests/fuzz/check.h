@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "format.h"
 #include "parse.h"
 #include "record.h"
@@ -30,15 +31,6 @@ static const char fuzz_peer79[] =
 	"[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535ffff:ffff:ffff:ffff:ffff:f";
 _Static_assert(sizeof(fuzz_vehicle64) == VEHICLE_MAX + 1, "a longest vehicle id");
 _Static_assert(sizeof(fuzz_peer79) == 80, "a longest peer text");
-
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "fuzz invariant failed: %s (%s:%d)\n", #cond, __FILE__, \
-				__LINE__);                                                 \
-			abort();                                                           \
-		}                                                                          \
-	} while (0)
 
 static inline int fuzz_safe_id(const char *s, size_t cap, int may_be_empty)
 {

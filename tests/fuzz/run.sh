@@ -84,7 +84,7 @@ build() {
 	[[ $h != linebuf ]] && flags=("${JSON_FLAGS[@]}")
 	if [[ -x $bin ]]; then
 		local stale=0
-		for f in "$FUZZ/fuzz-$h.c" "$FUZZ/check.h" "$0" src/*/*.h $(srcs_for "$h"); do
+		for f in "$FUZZ/fuzz-$h.c" "$FUZZ/check.h" "$FUZZ/fuzz.h" "$0" src/*/*.h $(srcs_for "$h"); do
 			[[ $f -nt $bin ]] && stale=1
 		done
 		((stale)) || return 0

@@ -3,13 +3,17 @@
 # ports, NMEA lines with correct checksums, and poll-wait loops.
 #
 # Load with:  load 'lib/common'   then call common_setup / common_teardown
-# from setup / teardown.
+# from setup / teardown.  common_setup sets T, OUT, ERR and the fixed NMEA
+# sentences RMC, GGA and GSV (see RMC_BODY below).
 
 # shellcheck disable=SC2034 # Variables set here are read by the test files.
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
-: "${VLSINK:=$BATS_TEST_DIRNAME/../build/std/vlsink}"
+# The repository (from this file's place, so that suites below tests/, such
+# as tests/harness, find the same build).
+TOP=$(cd "${BASH_SOURCE[0]%/*}/../.." && pwd)
+: "${VLSINK:=$TOP/build/std/vlsink}"
 export VLSINK
 
 # Sanitizer builds (make check sets VLSINK_SANITIZED=1) run several times
@@ -27,6 +31,10 @@ common_setup() {
 	ERR=$T/err
 	BG_PIDS=()
 	BG_GROUPS=()
+	# The fixed sentences below (RMC_BODY...), with their checksums.
+	RMC=$(nmea "$RMC_BODY")
+	GGA=$(nmea "$GGA_BODY")
+	GSV=$(nmea "$GSV_BODY")
 }
 
 common_teardown() {
@@ -190,11 +198,11 @@ rmc_at() {
 # built from tests/bench/gen-nmea.c into the file's tmpdir when the Makefile
 # has not built it.
 gen_nmea() {
-	local gen=$BATS_TEST_DIRNAME/../build/std/gen-nmea
+	local gen=$TOP/build/std/gen-nmea
 	if [[ ! -x $gen ]]; then
 		gen=$BATS_FILE_TMPDIR/gen-nmea
 		if [[ ! -x $gen ]]; then
-			"${CC:-cc}" -std=c11 -O2 -o "$gen.tmp.$$" "$BATS_TEST_DIRNAME/bench/gen-nmea.c" &&
+			"${CC:-cc}" -std=c11 -O2 -o "$gen.tmp.$$" "$TOP/tests/bench/gen-nmea.c" &&
 				mv "$gen.tmp.$$" "$gen" || return 1
 		fi
 	fi

@@ -48,6 +48,11 @@
 #                        container), creating parent directories.
 #   ct_copy_in SRC DEST  copy a host file (or a directory's contents) to DEST
 #                        inside the container.
+#   ct_install TOP LOG   `make -C TOP install DESTDIR=$CT_ROOT PREFIX=/usr/local`
+#                        (output in LOG, shown on stderr on failure), then
+#                        the sysusers.d user and daemon-reload inside. Never
+#                        with an empty DESTDIR: refuses unless CT_ROOT is a
+#                        mounted container root.
 #   ct_wait_until SECS CMD...  retry CMD (host side; wrap with ct_exec/ct_sh
 #                        for inside) every 0.1 s until it succeeds or SECS pass.
 #   ct_stop [CT_DIR]     power off, wait, kill if needed, unmount, remove temp
@@ -385,6 +390,30 @@ ct_copy_in() {
 		_ct_err "ct_copy_in: no such file or directory: $src"
 		return 1
 	fi
+}
+
+ct_install() {
+	local top=${1:?ct_install: TOP expected} log=${2:?ct_install: LOG expected}
+	# an empty DESTDIR would install onto the host: only ever into the
+	# container's overlay
+	if [[ -z ${CT_ROOT:-} || $CT_ROOT == / ]] || ! mountpoint -q "$CT_ROOT"; then
+		_ct_err "ct_install: no container root mounted (CT_ROOT='${CT_ROOT:-}')"
+		return 1
+	fi
+	# Everything lands in the container's tmpfs upper layer: /usr/local and
+	# its subdirectories are real directories on this host (no symlink is
+	# followed out of $CT_ROOT).
+	if ! make -s -C "$top" install DESTDIR="$CT_ROOT" PREFIX=/usr/local >"$log" 2>&1; then
+		_ct_err "make install failed:"
+		cat "$log" >&2
+		return 1
+	fi
+	ct_exec systemd-sysusers /usr/local/lib/sysusers.d/vlsink.conf >>"$log" 2>&1 || {
+		_ct_err "systemd-sysusers failed:"
+		cat "$log" >&2
+		return 1
+	}
+	ct_exec systemctl daemon-reload
 }
 
 ct_wait_until() {

@@ -2,7 +2,8 @@
 # shellcheck disable=SC2016,SC2034
 #
 # tests/lib/e2e.bash - end-to-end helpers on top of tests/lib/container.bash,
-# for tests/journal.bats and tests/systemd.bats: one throwaway systemd
+# for tests/journal.bats, systemd.bats, slowloris.bats, scaleout.bats (and
+# tests/lib/scaleout.bash): one throwaway systemd
 # container per .bats file, vlsink installed into it, streams of several
 # simulated vehicles sent from inside its network namespace, and the
 # journal (or the collector's file) checked record by record.
@@ -22,7 +23,7 @@
 # Vehicle ids: every test uses ids of its own (e2e_vid NAME), so that tests
 # sharing one container and one journal never count each other's records.
 
-E2E_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+E2E_TOP=$(cd "${BASH_SOURCE[0]%/*}/../.." && pwd)
 # Inside the container (written by e2e_setup_file).
 E2E_CLIENT=/usr/local/libexec/vlsink-e2e/e2e_client.py
 E2E_TMP=/tmp/e2e
@@ -167,27 +168,52 @@ e2e_wait_check() {
 }
 
 # e2e_install: `make install DESTDIR=<container root> PREFIX=/usr/local`,
-# then creates the sysusers.d user and reloads PID 1 inside the container.
-# The build happens on the host, in the repository (make all), as for any
+# then the sysusers.d user and daemon-reload inside the container
+# (ct_install). The build happens on the host, in the repository, as for any
 # install; nothing is written to the host outside build/.
-# Everything lands in the container's tmpfs upper layer: /usr/local and its
-# subdirectories are real directories on this host (no symlink is followed
-# out of $CT_ROOT).
 e2e_install() {
-	local log=$BATS_FILE_TMPDIR/install.log
-	# an empty DESTDIR would install onto the host: only ever into the
-	# container's overlay
-	if [[ -z ${CT_ROOT:-} || $CT_ROOT == / ]] || ! mountpoint -q "$CT_ROOT"; then
-		_e2e_err "e2e_install: no container root mounted (CT_ROOT='${CT_ROOT:-}')"
-		return 1
+	ct_install "$E2E_TOP" "$BATS_FILE_TMPDIR/install.log"
+}
+
+# e2e_setup_file_installed [HOOK]: setup_file of the suites that test what
+# `make install` installs (systemd.bats, slowloris.bats, scaleout.bats).
+# Skipped in the sanitizer pass: the container runs the normal build, and
+# the instances' MemoryMax= and sandbox do not fit an ASan binary
+# (tests/journal.bats covers the sanitized binary against journald).
+# Otherwise boots the container (e2e_setup_file), installs the build
+# (e2e_install), enables vlsink.socket and runs HOOK, the suite's own setup
+# (called in an || list: set -e is off, HOOK checks its steps with
+# `|| return 1`). On any failure the container is stopped.
+e2e_setup_file_installed() {
+	if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
+		export CT_SKIP_REASON="installs and tests the normal build (make install); not repeated in the sanitizer pass"
+		return 0
 	fi
-	if ! make -s -C "$E2E_TOP" install DESTDIR="$CT_ROOT" PREFIX=/usr/local >"$log" 2>&1; then
-		_e2e_err "make install failed:"
-		cat "$log" >&2
+	e2e_setup_file || return 1
+	[ -n "$CT_SKIP_REASON" ] && return 0
+	{
+		e2e_install &&
+			ct_exec systemctl enable --now vlsink.socket &&
+			"${1:-true}"
+	} || {
+		ct_stop
 		return 1
+	}
+}
+
+# e2e_stop_bg: stops every e2e_bg unit still running (for teardown).
+e2e_stop_bg() {
+	ct_exec sh -c 'systemctl stop "e2e-*" 2>/dev/null; true'
+}
+
+# e2e_journald_up: starts journald again if a test stopped it (its socket
+# file gone or the service inactive), for the tests after it (teardown).
+e2e_journald_up() {
+	if ! ct_exec test -S /run/systemd/journal/socket ||
+		! ct_exec systemctl is-active --quiet systemd-journald.service; then
+		ct_exec systemctl start systemd-journald.socket systemd-journald-dev-log.socket \
+			systemd-journald.service || true
 	fi
-	ct_exec systemd-sysusers /usr/local/lib/sysusers.d/vlsink.conf || return 1
-	ct_exec systemctl daemon-reload
 }
 
 # e2e_journald_restart_check NAME VEHICLE COMMAND: runs COMMAND (5000 records
