@@ -17,6 +17,24 @@ load '/usr/lib/bats/bats-assert/load'
 CORPUS=$BATS_TEST_DIRNAME/../../shared/corpus/gpsd
 VLSINK=${VLSINK:-$BATS_TEST_DIRNAME/../build/std/vlsink}
 
+# Merged records (as $r) against the .chk: gpsd reports a cycle several
+# times as its sentences come in, so its distinct TPV times with a fix are
+# the fixes.  Prints: fixes, records, fixes with exactly one record of their
+# time (time of day: gpsd moves old captures' dates by 1024 weeks) within
+# 1e-6 degrees, records sharing a time, records of no gpsd time.
+MERGED='
+[inputs | fromjson? | select(type == "object" and .class == "TPV" and .time != null
+	and .lat != null and .mode >= 2)] as $tpv
+| ($tpv | map(.time[11:23]) | unique) as $fixes
+| ($r | map(select(.time != null) | . + {tod: .time[11:23]})) as $recs
+| ($recs | group_by(.tod) | map(select(length > 1)) | length) as $shared
+| [$fixes[] as $k | ($recs | map(select(.tod == $k))) as $m
+	| select(($m | length) == 1 and any($tpv[]; .time[11:23] == $k
+		and (.lat - $m[0].lat | fabs) <= 1e-6 and (.lon - $m[0].lon | fabs) <= 1e-6))] as $agree
+| [$recs[] | .tod as $k | select(($fixes | index($k)) == null)] as $extra
+| "\($fixes | length) \($recs | length) \($agree | length) \($shared) \($extra | length)"
+'
+
 # Reads the records (as $r) and the .chk (raw lines) and prints one
 # line: RMC and GGA/GLL comparisons made, then every problem found.
 #
@@ -60,8 +78,9 @@ setup_file() {
 		local base=$BATS_FILE_TMPDIR/${log##*/}
 		grep -av '^#' "$log" >"$base.in" || true
 		local rc=0
-		"$VLSINK" --sink=stdout --format=json <"$base.in" >"$base.out" 2>"$base.err" || rc=$?
+		"$VLSINK" --sink=stdout --format=json --merge=none <"$base.in" >"$base.out" 2>"$base.err" || rc=$?
 		echo "$rc" >"$base.rc"
+		"$VLSINK" --sink=stdout --format=json <"$base.in" >"$base.merged" 2>/dev/null || true
 	done
 }
 
@@ -102,6 +121,28 @@ setup() {
 		elif ((with_fix > 0 && rmc == 0)); then
 			bad+="${log##*/}: $with_fix RMC sentences with a fix, but no record compared"$'\n'
 		fi
+	done
+	printf '%s' "$report"
+	[[ -z $bad ]] || fail "$bad"
+}
+
+@test "corpus, merged: one record per fix, agreeing with gpsd's within 1e-6 degrees" {
+	local log base fixes recs agree shared extra bad="" report=""
+	for log in "$CORPUS"/*.log; do
+		base=$BATS_FILE_TMPDIR/${log##*/}
+		[[ -e $log.chk ]] || continue
+		read -r fixes recs agree shared extra < <(jq -nrR --slurpfile r "$base.merged" "$MERGED" "$log.chk")
+		report+="${log##*/}: $fixes gpsd fixes, $recs records, $agree agree, $extra of no gpsd time"$'\n'
+		# Binary captures (SiRF, UBX) carry no NMEA for vlsink to read.
+		if ((recs == 0)) && ! grep -aqE '^\$[A-Z]{2}(RMC|GGA|GLL),' "$base.in"; then
+			continue
+		fi
+		((shared == 0)) || bad+="${log##*/}: $shared times with more than one record"$'\n'
+		((agree == fixes)) || bad+="${log##*/}: $agree of $fixes gpsd fixes have one agreeing record"$'\n'
+		# gpsd learns the cycle before it reports, and may report no time
+		# at all without a valid RMC: one record of no gpsd time at most,
+		# unless gpsd reported none.
+		((extra <= 1 || fixes == 0)) || bad+="${log##*/}: $extra records at times gpsd did not report"$'\n'
 	done
 	printf '%s' "$report"
 	[[ -z $bad ]] || fail "$bad"

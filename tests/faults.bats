@@ -100,7 +100,9 @@ whole_prefix() {
 @test "stdout EIO on the first write: exit 74, every record of the batch reported not delivered, nothing written" {
 	printf '%s\r\n' "$(nmea "$RMC_BODY")" "$(nmea "$GGA_BODY")" "$(rmc_at 5)" >"$T/in"
 	status=0
-	faulted FAULT_WRITE_FD=1 FAULT_WRITE_ERRNO=EIO -- "$VLSINK" <"$T/in" >"$OUT" 2>"$ERR" 3>&- || status=$?
+	# One record per line, so that records and accepted lines can be
+	# counted against each other (here and below).
+	faulted FAULT_WRITE_FD=1 FAULT_WRITE_ERRNO=EIO -- "$VLSINK" --merge=none <"$T/in" >"$OUT" 2>"$ERR" 3>&- || status=$?
 	assert_equal "$status" 74
 	assert_equal "$(injected 'fd=1 .*-> EIO')" 1
 	assert_equal "$(not_delivered)" 3
@@ -139,7 +141,7 @@ whole_prefix() {
 	local n whole accepted
 	status=0
 	faulted FAULT_WRITE_FD=1 FAULT_WRITE_SEQ=short:500,EIO FAULT_WRITE_AFTER=2 FAULT_WRITE_TIMES=2 -- \
-		"$VLSINK" <"$T/in" >"$OUT" 2>"$ERR" 3>&- || status=$?
+		"$VLSINK" --merge=none <"$T/in" >"$OUT" 2>"$ERR" 3>&- || status=$?
 	assert_equal "$status" 74
 	n=$(not_delivered)
 	# Complete lines in the output are the records delivered; a torn

@@ -29,10 +29,9 @@ send() {
 	assert_equal "$(cat "$T/back")" "" # Nothing goes back to the client.
 	cport=$(ssa_client_port)
 	[[ -n $cport && $cport != "$PORT" ]]
-	assert_equal "$(line_count "$T/ssa.out")" 2
+	assert_equal "$(line_count "$T/ssa.out")" 1 # One fix: the RMC and GGA merged.
 	run jq -r '"\(.vehicle) \(.peer) \(.format)"' "$T/ssa.out"
-	assert_output "127.0.0.1 127.0.0.1:$cport nmea-rmc
-127.0.0.1 127.0.0.1:$cport nmea-gga"
+	assert_output "127.0.0.1 127.0.0.1:$cport nmea-gga"
 	summary "$T/ssa.err" | grep -q "127.0.0.1:$cport 127.0.0.1: eof: 2 accepted, 0 ignored, 0 rejected, $(stat -c %s "$T/in") bytes"
 }
 
@@ -58,9 +57,8 @@ truck-9,nmea-gga,127.0.0.1:$cport"
 	wait_until 10 file_has "$T/ssa.err" 'died with code'
 	grep -q 'died with code 0' "$T/ssa.err"
 	cport=$(ssa_client_port)
-	run jq -r '"\(.vehicle) \(.peer) \(.format)"' "$T/back"
-	assert_output "127.0.0.1 127.0.0.1:$cport nmea-rmc
-127.0.0.1 127.0.0.1:$cport nmea-gga"
+	run jq -r '"\(.vehicle) \(.peer) \(.format) \(.speed != null) \(.alt != null)"' "$T/back"
+	assert_output "127.0.0.1 127.0.0.1:$cport nmea-gga true true"
 	summary "$T/ssa.err" | grep -q "127.0.0.1:$cport 127.0.0.1: eof: 2 accepted"
 }
 

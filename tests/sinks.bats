@@ -43,45 +43,45 @@ fifo_writers() {
 	printf '%s\r\n%s\r\n' "$RMC" "$GGA" >"$T/in"
 	REMOTE_ADDR=192.0.2.7 REMOTE_PORT=4242 vl --vehicle=bus-7 <"$T/in"
 	assert_equal "$status" 0
-	assert_equal "$(line_count "$OUT")" 2
+	# The RMC and the GGA of one fix make one record with the fields of both.
+	assert_equal "$(line_count "$OUT")" 1
 	run jq -c 'keys' "$OUT"
-	assert_output '["course","format","lat","lon","peer","speed","time","vehicle"]
-["alt","format","lat","lon","peer","time","vehicle"]'
-	jq -e -s '
-		(.[0] | .vehicle == "bus-7" and .peer == "192.0.2.7:4242" and .format == "nmea-rmc"
-			and .time == "1994-03-23T12:35:19.000Z"
-			and (.lat - 48.1173 | fabs) < 1e-6 and (.lon - 11.5166667 | fabs) < 1e-6
+	assert_output '["alt","course","format","hdop","lat","lon","peer","quality","sats","speed","time","vehicle"]'
+	jq -e '.vehicle == "bus-7" and .peer == "192.0.2.7:4242" and .format == "nmea-gga"
+		and .time == "1994-03-23T12:35:19.000Z"
+		and (.lat - 48.1173 | fabs) < 1e-6 and (.lon - 11.5166667 | fabs) < 1e-6
+		and (.speed - 11.5236 | fabs) < 1e-3 and (.course - 84.4 | fabs) < 1e-6
+		and (.alt - 545.4 | fabs) < 1e-6 and .quality == 1 and .sats == 8 and .hdop == 0.9' "$OUT"
+	# Degrees with at least 6 decimals.
+	run grep -cE '"lat":-?[0-9]+\.[0-9]{6,},"lon":-?[0-9]+\.[0-9]{6,},' "$OUT"
+	assert_output 1
+
+	# One record per sentence with --merge=none; without a vehicle id or a
+	# peer, the keys are left out.
+	vl --merge=none <"$T/in"
+	run jq -c 'keys' "$OUT"
+	assert_output '["course","format","lat","lon","speed","time"]
+["alt","format","hdop","lat","lon","quality","sats","time"]'
+	jq -e -s '(.[0] | .format == "nmea-rmc" and .time == "1994-03-23T12:35:19.000Z"
 			and (.speed - 11.5236 | fabs) < 1e-3 and (.course - 84.4 | fabs) < 1e-6)
 		and (.[1] | .format == "nmea-gga" and .time == "1994-03-23T12:35:19.000Z"
 			and (.alt - 545.4 | fabs) < 1e-6)' "$OUT"
-	# Degrees with at least 6 decimals.
-	run grep -cE '"lat":-?[0-9]+\.[0-9]{6,},"lon":-?[0-9]+\.[0-9]{6,},' "$OUT"
-	assert_output 2
-
-	# Without a vehicle id or a peer, the keys are left out.
-	vl <"$T/in"
-	run jq -c 'keys' "$OUT"
-	assert_output '["course","format","lat","lon","speed","time"]
-["alt","format","lat","lon","time"]'
 }
 
-@test "--format=csv: vehicle,time,lat,lon,speed,course,alt,format,peer; empty when unknown" {
+@test "--format=csv: vehicle,time,lat,lon,speed,course,alt,format,peer,mode,quality,sats,hdop; empty when unknown" {
 	printf '%s\n%s\n' "$RMC" "$GGA" >"$T/in"
 	REMOTE_ADDR=192.0.2.7 REMOTE_PORT=4242 vl --format=csv --vehicle=bus-7 <"$T/in"
 	assert_equal "$status" 0
 	run awk -F, '{ print NF }' "$OUT"
-	assert_output $'9\n9'
-	IFS=, read -r v t lat lon speed course alt format peer <"$OUT"
-	assert_equal "$v,$t,$format,$peer" "bus-7,1994-03-23T12:35:19.000Z,nmea-rmc,192.0.2.7:4242"
-	[[ $lat == 48.1173* && $lon == 11.51666* && $speed == 11.52* && $course == 84.4* ]]
-	assert_equal "$alt" ""
-	IFS=, read -r v t lat lon speed course alt format peer < <(sed -n 2p "$OUT")
-	assert_equal "$speed,$course,$format" ",,nmea-gga"
-	[[ $alt == 545.4* ]]
+	assert_output 13
+	IFS=, read -r v t lat lon speed course alt format peer mode quality sats hdop <"$OUT"
+	assert_equal "$v,$t,$format,$peer" "bus-7,1994-03-23T12:35:19.000Z,nmea-gga,192.0.2.7:4242"
+	[[ $lat == 48.1173* && $lon == 11.51666* && $speed == 11.52* && $course == 84.4* && $alt == 545.4* ]]
+	assert_equal "$mode,$quality,$sats,$hdop" ",1,8,0.90"
 
-	vl --format=csv <"$T/in"
-	run cut -d, -f1,7-9 "$OUT"
-	assert_output $',,nmea-rmc,\n,545.40,nmea-gga,'
+	vl --format=csv --merge=none <"$T/in"
+	run cut -d, -f1,7-13 "$OUT"
+	assert_output $',,nmea-rmc,,,,,\n,545.40,nmea-gga,,,1,8,0.90'
 }
 
 @test "--format=raw: the accepted line as received, without its CR" {
@@ -206,21 +206,22 @@ fifo_writers() {
 	status=0
 	"$VLSINK" <"$T/in" >/dev/full 2>"$ERR" || status=$?
 	assert_equal "$status" 74
-	grep -q 'sink failed: 2 record(s) not delivered' "$ERR"
+	grep -q 'sink failed: 1 record(s) not delivered' "$ERR" # One fix, RMC and GGA merged.
 	summary | grep -q 'sink-error'
 }
 
 @test "many concurrent writers into one FIFO: every record once, none torn" {
 	gen_nmea 2000 >"$T/in"
 	fifo_writers 20 "$T/in" --vehicle="v{w}"
-	assert_equal "$(line_count "$T/got")" 40000
-	# Every line one whole JSON record; each vehicle's 2000 records once each.
+	# gen-nmea's 2000 lines are 1000 fixes (RMC and GGA each): 1000 records.
+	assert_equal "$(line_count "$T/got")" 20000
+	# Every line one whole JSON record; each vehicle's 1000 records once each.
 	jq -r -R 'fromjson | "\(.vehicle) \(.time) \(.format)"' "$T/got" >"$T/keys"
-	assert_equal "$(line_count "$T/keys")" 40000
+	assert_equal "$(line_count "$T/keys")" 20000
 	run bash -c "sort '$T/keys' | uniq -d | head -n 3"
 	assert_output ""
 	run bash -c "cut -d' ' -f1 '$T/keys' | sort | uniq -c | awk '{ print \$1 }' | sort -u"
-	assert_output 2000
+	assert_output 1000
 	run bash -c "cut -d' ' -f1 '$T/keys' | sort -u | wc -l"
 	assert_output 20
 }
@@ -269,7 +270,7 @@ fifo_writers() {
 		assert_equal "$status" 0
 		exec 7>&-
 		wait_exit "$reader" 10
-		assert_equal "$(line_count "$T/got")" 200000
+		assert_equal "$(line_count "$T/got")" 100000 # RMC and GGA of each fix merged.
 		assert_equal "$(summary_counts)" "200000 0 0"
 	done
 }
@@ -352,7 +353,8 @@ fake_journal() {
 @test "journal socket gone mid-stream: the record waits; SIGTERM reports it undelivered" {
 	need_private_mount
 	mkfifo "$T/in"
-	in_private_run "$VLSINK" --sink=journal <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+	# One record per line: what is parsed is what waits.
+	in_private_run "$VLSINK" --sink=journal --merge=none <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
 	track $!
 	vpid=$!
 	exec 5>"$T/in"

@@ -14,17 +14,22 @@ const char *const journal_name[F_COUNT] = {
 	[F_VEHICLE] = "VEHICLE_ID",   [F_TIME] = "FIX_TIME",	  [F_LAT] = "LATITUDE",
 	[F_LON] = "LONGITUDE",	      [F_SPEED] = "SPEED_MPS",	  [F_COURSE] = "COURSE_DEG",
 	[F_ALT] = "ALTITUDE_M",	      [F_FORMAT] = "SOURCE_FORMAT", [F_PEER] = NULL,
+	[F_HDOP] = "HDOP",	      [F_MODE] = "FIX_MODE",	  [F_QUALITY] = "FIX_QUALITY",
+	[F_SATS] = "SATELLITES_USED",
 };
 
 static const char *const json_key[F_COUNT] = {
 	[F_VEHICLE] = "vehicle", [F_TIME] = "time",	[F_LAT] = "lat",       [F_LON] = "lon",   [F_SPEED] = "speed",
 	[F_COURSE] = "course",	 [F_ALT] = "alt",	[F_FORMAT] = "format", [F_PEER] = "peer",
+	[F_HDOP] = "hdop",	 [F_MODE] = "mode",	[F_QUALITY] = "quality", [F_SATS] = "sats",
 };
 
 static const char *const bad_value[F_COUNT] = {
 	[F_VEHICLE] = "bad vehicle id", [F_TIME] = "bad time",	  [F_LAT] = "bad lat",
 	[F_LON] = "bad lon",		[F_SPEED] = "bad speed",  [F_COURSE] = "bad course",
 	[F_ALT] = "bad alt",		[F_FORMAT] = "bad format", [F_PEER] = "bad peer",
+	[F_HDOP] = "bad hdop",		[F_MODE] = "bad mode",	  [F_QUALITY] = "bad quality",
+	[F_SATS] = "bad sats",
 };
 
 /* The ranges vlsink's own parsers accept, so that anything it wrote comes
@@ -39,13 +44,17 @@ static const struct {
 	[F_SPEED] = { 0, 2000, HAVE_SPEED, "speed out of range" },
 	[F_COURSE] = { 0, 360, HAVE_COURSE, "course out of range" },
 	[F_ALT] = { -20000, 1e6, HAVE_ALT, "alt out of range" },
+	[F_HDOP] = { 0, 100, HAVE_HDOP, "hdop out of range" },
+	[F_MODE] = { 2, 3, HAVE_MODE, "mode out of range" },
+	[F_QUALITY] = { 1, 9, HAVE_QUALITY, "quality out of range" },
+	[F_SATS] = { 0, 999, HAVE_SATS, "sats out of range" },
 };
 
 #define ESCAPED "string with escapes"
 
 static int is_number(enum slot f)
 {
-	return f >= F_LAT && f <= F_ALT;
+	return f >= F_LAT && f <= F_SATS;
 }
 
 static int is_digit(char c)
@@ -56,12 +65,20 @@ static int is_digit(char c)
 static const char *number(enum slot f, double v, struct record *r)
 {
 	double *dst[F_COUNT] = {
-		[F_LAT] = &r->lat, [F_LON] = &r->lon, [F_SPEED] = &r->speed, [F_COURSE] = &r->course, [F_ALT] = &r->alt,
+		[F_LAT] = &r->lat,     [F_LON] = &r->lon, [F_SPEED] = &r->speed,
+		[F_COURSE] = &r->course, [F_ALT] = &r->alt, [F_HDOP] = &r->hdop,
 	};
+	unsigned *count[F_COUNT] = { [F_MODE] = &r->mode, [F_QUALITY] = &r->quality, [F_SATS] = &r->sats };
 
 	if (!isfinite(v) || v < range[f].lo || v > range[f].hi)
 		return range[f].why;
-	*dst[f] = v;
+	if (count[f]) {
+		if (v != floor(v))
+			return bad_value[f];
+		*count[f] = (unsigned)v;
+	} else {
+		*dst[f] = v;
+	}
 	r->have |= range[f].have;
 	return NULL;
 }

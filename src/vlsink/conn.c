@@ -96,6 +96,8 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 			deliver_merged(c);
 			c->merge_fed = 1;
 		} else {
+			/* Records leave in the order their lines came. */
+			close_epoch(c);
 			deliver(c, &out.rec, l->p, l->n);
 		}
 		break;

@@ -14,6 +14,8 @@
 /* In --format=raw a record is the line and its LF, and the FIFO sink writes
  * it in one atomic write. */
 _Static_assert(MAX_LINE_LIMIT + 1 <= PIPE_BUF, "a raw record must fit one atomic pipe write");
+/* The journal's RAW_LINE holds up to MERGE_LINES lines of a merged fix. */
+_Static_assert(MAX_LINE_LIMIT + 1 <= 4001, "sink_journal.c's RAW_MAX counts on 4000-byte lines");
 
 static const char usage_text[] =
 	"Usage: vlsink [OPTION]...\n"

@@ -18,6 +18,7 @@
 
 #include "core/log.h"
 #include "core/stop.h"
+#include "merge.h"
 #include "sink_journal.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
@@ -75,9 +76,11 @@ static int journal_send(struct sink *s, const struct iovec *iov, int n)
  * SYSLOG_IDENTIFIER, VEHICLE_ID, REMOTE_ADDR, REMOTE_PORT. */
 #define COMMON_FIELDS 6
 /* A record adds FIX_TIME, LATITUDE, LONGITUDE, SPEED_MPS, COURSE_DEG,
- * ALTITUDE_M, SOURCE_FORMAT and RAW_LINE. */
-#define RECORD_FIELDS 8
-#define RAW_MAX 4096
+ * ALTITUDE_M, FIX_MODE, FIX_QUALITY, SATELLITES_USED, HDOP, SOURCE_FORMAT
+ * and RAW_LINE. */
+#define RECORD_FIELDS 12
+/* RAW_LINE holds the lines of a merged fix, LF between them. */
+#define RAW_MAX (MERGE_LINES * 4001)
 
 _Static_assert(COMMON_FIELDS + RECORD_FIELDS <= ENTRY_SLOTS, "a record entry fits its iovec");
 _Static_assert(COMMON_FIELDS + EVENT_FIELDS + 1 <= ENTRY_SLOTS, "an event entry fits its iovec");
@@ -174,6 +177,14 @@ int journal_record(struct sink *s, const struct record *r, const struct origin *
 		add_fixed(&e, "COURSE_DEG", r->course, 2);
 	if (r->have & HAVE_ALT)
 		add_fixed(&e, "ALTITUDE_M", r->alt, 2);
+	if (r->have & HAVE_MODE)
+		add(&e, "FIX_MODE=%u", r->mode);
+	if (r->have & HAVE_QUALITY)
+		add(&e, "FIX_QUALITY=%u", r->quality);
+	if (r->have & HAVE_SATS)
+		add(&e, "SATELLITES_USED=%u", r->sats);
+	if (r->have & HAVE_HDOP)
+		add_fixed(&e, "HDOP", r->hdop, 2);
 	add(&e, "SOURCE_FORMAT=%s", format_name(r->format));
 	add_raw(&e, line, len);
 	return journal_send(s, e.iov, e.n);
