@@ -378,12 +378,12 @@ van-3,,52.4900000,13.3910000,,,'
 	assert_output '[["tram-2",3],["van-3",2]]'
 
 	# Two files are read as one journal, in time order; bad.journal has
-	# two valid and two invalid bus-1 entries.
+	# two valid and two invalid bus-1 entries.  Both files hold bus-1 at
+	# 08:00:00: one point per vehicle and instant, the first.
 	ex --file="$T/a/vlsink.journal" --file="$T/b/bad.journal" --vehicle=bus-1 --output-format=gpx
 	assert_equal "$status" 65
 	run sed -n 's/.*<time>\(.*\)<\/time>.*/\1/p' "$OUT"
 	assert_output '2026-03-01T08:00:00.000Z
-2026-03-01T08:00:00.000Z
 2026-03-01T08:00:30.000Z
 2026-03-01T08:01:00.000Z
 2026-03-01T08:02:00.000Z
@@ -391,6 +391,7 @@ van-3,,52.4900000,13.3910000,,,'
 	run cat "$ERR"
 	assert_output 'vlsink-export: journal entry of 2026-03-01T08:00:10.200Z: bad lat: "LATITUDE=north"
 vlsink-export: journal entry of 2026-03-01T08:00:20.200Z: lat out of range: "LATITUDE=95.0000000"
+vlsink-export: 1 point dropped: same vehicle, same time as an earlier one (the first is kept)
 vlsink-export: 2 invalid records skipped'
 }
 
@@ -519,4 +520,33 @@ van-3,2025-06-01T10:00:00.000Z,52.4900000,13.3900000,,,'
 	run jq -c '[.features[] | .properties.vehicle]' "$OUT"
 	assert_output '["bus-42","van-3"]'
 	assert_equal "$(jq '[.features[].geometry.coordinates | length] | add' "$OUT")" "$(wc -l <"$T/in")"
+}
+
+@test "one point per vehicle and instant: later points of the same time are dropped and counted, the first kept" {
+	need jq jq
+	local ex_dir=$BATS_TEST_DIRNAME/../examples
+	# One record per sentence: the RMC and the GGA of each fix share a time.
+	"$VLSINK" --merge=none --vehicle=bus-42 <"$ex_dir/bus-42.nmea" 2>/dev/null >"$T/in"
+	local recs fixes
+	recs=$(wc -l <"$T/in")
+	fixes=$(jq -r .time "$T/in" | sort -u | wc -l)
+	((recs > fixes))
+	for fmt in gpx csv geojson; do
+		ex --input="$T/in" --output-format=$fmt
+		assert_equal "$status" 0
+		grep -q "^vlsink-export: $((recs - fixes)) points dropped: same vehicle, same time" "$ERR"
+	done
+	# The CSV (last but one run) has each time once, and the first of each
+	# time is the RMC's (it has a speed).
+	ex --input="$T/in" --output-format=csv
+	assert_equal "$(tail -n +2 "$OUT" | cut -d, -f2 | sort | uniq -d)" ""
+	assert_equal "$(($(wc -l <"$OUT") - 1))" "$fixes"
+	run awk -F, 'NR > 1 && $5 == "" { n++ } END { print n + 0 }' "$OUT"
+	assert_output 0
+	# Merged records need no dropping.
+	"$VLSINK" --vehicle=bus-42 <"$ex_dir/bus-42.nmea" 2>/dev/null >"$T/merged"
+	ex --input="$T/merged" --output-format=gpx
+	assert_equal "$status" 0
+	[[ ! -s $ERR ]] || fail "$(cat "$ERR")"
+	assert_equal "$(grep -c '<trkpt' "$OUT")" "$fixes"
 }

@@ -39,13 +39,21 @@ repeat() {
 	cases ident
 }
 
+@test "merge.cases" {
+	cases merge
+}
+
+@test "filter.cases" {
+	cases filter
+}
+
 @test "no case file is left out of this suite" {
 	local f names=""
 	for f in "$BATS_TEST_DIRNAME"/cases/*.cases; do
 		f=${f##*/}
 		names+="${f%.cases} "
 	done
-	assert_equal "$names" "csv ident nmea tpv "
+	assert_equal "$names" "csv filter ident merge nmea tpv "
 }
 
 @test "an RMC of 3990 commas fits --max-line=4000 and is a syntax error" {

@@ -94,6 +94,14 @@ void spool_walk(const struct spool *s, size_t i, struct walk *w);
 int spool_next(const struct spool *s, size_t i, struct walk *w, struct point *p);
 void spool_close(struct spool *s);
 
+/* dedupe.c: one point per vehicle and instant, the first one. */
+struct dedupe;
+
+int dedupe_open(struct dedupe **d, size_t max_vehicles);
+/* 1 when r's vehicle already had a point at r's time: drop it. */
+int dedupe_drop(struct dedupe *d, const struct record *r);
+void dedupe_close(struct dedupe *d);
+
 /* The writers.  Grouped ones return 0 or a negative errno from reading the
  * spool back; errors on the output stream are left in its error flag. */
 void csv_header(FILE *out);

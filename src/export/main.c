@@ -266,9 +266,10 @@ int main(int argc, char **argv)
 	struct options o;
 	struct input *in = NULL;
 	struct spool *s = NULL;
+	struct dedupe *seen = NULL;
 	struct fix f;
 	struct in_bad bad;
-	uint64_t invalid = 0;
+	uint64_t invalid = 0, duplicates = 0;
 	int status = EXIT_OK, r, err = 0;
 	enum in_event ev;
 
@@ -283,6 +284,8 @@ int main(int argc, char **argv)
 		csv_header(stdout);
 	else if ((r = spool_open(&s, o.max_vehicles)) < 0)
 		status = spool_failed(r);
+	if (status == EXIT_OK && dedupe_open(&seen, o.max_vehicles) < 0)
+		status = spool_failed(-ENOMEM);
 
 	while (status == EXIT_OK && (ev = input_next(in, &f, &bad, &err)) != IN_END) {
 		if (ev == IN_ERROR) {
@@ -298,6 +301,10 @@ int main(int argc, char **argv)
 		}
 		if (!keep(&o, &f))
 			continue;
+		if (dedupe_drop(seen, &f.rec)) {
+			duplicates++;
+			continue;
+		}
 		if (o.out == OUT_CSV) {
 			csv_row(stdout, &f.rec);
 			if (ferror(stdout))
@@ -314,6 +321,10 @@ int main(int argc, char **argv)
 		}
 	}
 	input_close(in);
+	dedupe_close(seen);
+	if (duplicates)
+		note("%llu point%s dropped: same vehicle, same time as an earlier one (the first is kept)",
+		     (unsigned long long)duplicates, duplicates == 1 ? "" : "s");
 
 	/* After an input error the positions read so far are still written. */
 	if (s && (status == EXIT_OK || status == EXIT_INPUT)) {

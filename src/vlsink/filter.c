@@ -19,7 +19,7 @@ const char *filter_name(enum filter_kind k)
 {
 	static const char *const names[FL_COUNT] = {
 		[FL_ZERO] = "zero",	    [FL_DUPLICATE] = "duplicate", [FL_FUTURE] = "future",
-		[FL_PAST] = "past",	    [FL_ACCURACY] = "accuracy",	  [FL_SPEED] = "max-speed",
+		[FL_PAST] = "past",	    [FL_ACCURACY] = "hdop",	  [FL_SPEED] = "max-speed",
 		[FL_PERIOD] = "min-period", [FL_DISTANCE] = "min-distance",
 	};
 	return names[k];

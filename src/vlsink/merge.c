@@ -100,7 +100,7 @@ static void fold(struct epoch *e, const struct record *r, unsigned kind)
 
 	if (kind != K_GSA) {
 		if (e->has_pos && (fabs(d->lat - r->lat) > SAME_POS || fabs(d->lon - r->lon) > SAME_POS))
-			e->rank[G_POS] |= 0x80; /* Marks a conflict; cleared when counted. */
+			e->conflict = 1;
 		if (better(e, G_POS, rank) || !e->has_pos) {
 			d->lat = r->lat;
 			d->lon = r->lon;
@@ -176,7 +176,7 @@ static void close_current(struct merger *m)
 		reset(e);
 		return;
 	}
-	if (e->rank[G_POS] & 0x80)
+	if (e->conflict)
 		m->conflicts++;
 	e->complete = 1;
 	m->queue[(m->head + m->queued++) % MERGE_SLOTS] = m->cur;
@@ -191,6 +191,20 @@ static void close_current(struct merger *m)
 	reset(&m->ep[m->cur]);
 }
 
+/* An epoch ended by the next one shows what a cycle holds.  One that lacks
+ * a sentence the cycle had (a GGA lost on the way) does not shrink it at
+ * once, or the next full epoch would go out before its last sentence: only
+ * CYCLE_MISSES such epochs in a row mean the receiver has changed. */
+#define CYCLE_MISSES 3
+
+static void learn(struct merger *m, unsigned kinds)
+{
+	if ((kinds & m->cycle) == m->cycle || ++m->misses >= CYCLE_MISSES) {
+		m->cycle = kinds;
+		m->misses = 0;
+	}
+}
+
 void merge_add(struct merger *m, const struct record *r, int quality_only, const char *line, size_t n)
 {
 	unsigned kind = kind_of(r, quality_only);
@@ -202,7 +216,7 @@ void merge_add(struct merger *m, const struct record *r, int quality_only, const
 	/* A position of another time, or one without a time at all, starts a
 	 * new epoch. */
 	if (!quality_only && e->open && (tod < 0 || (e->tod >= 0 && tod != e->tod))) {
-		m->cycle = e->kinds;
+		learn(m, e->kinds);
 		close_current(m);
 		e = &m->ep[m->cur];
 	}
@@ -215,8 +229,10 @@ void merge_add(struct merger *m, const struct record *r, int quality_only, const
 		keep_line(m, e, line, n);
 	/* Every sentence the last cycle had is here: no need to wait for the
 	 * next one.  A sentence without a time is an epoch of its own. */
-	if (e->has_pos && ((!quality_only && tod < 0) || (m->cycle && (e->kinds & m->cycle) == m->cycle)))
+	if (e->has_pos && ((!quality_only && tod < 0) || (m->cycle && (e->kinds & m->cycle) == m->cycle))) {
+		m->misses = 0;
 		close_current(m);
+	}
 }
 
 void merge_close(struct merger *m)

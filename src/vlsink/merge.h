@@ -19,6 +19,7 @@ struct epoch {
 	int64_t tod;     /* Time of day, ms; -1 while unknown. */
 	struct record rec;
 	int has_pos;     /* A position sentence joined it (GSA alone is none). */
+	int conflict;    /* Its sentences disagreed on the position. */
 	unsigned char rank[8]; /* Per field group: rank of the sentence that gave it. */
 	unsigned gsa_sats;
 	char *raw;       /* The position sentences' lines, LF between them. */
@@ -32,7 +33,8 @@ struct merger {
 	struct epoch ep[MERGE_SLOTS];
 	int cur;
 	int queue[MERGE_SLOTS], head, queued;
-	unsigned cycle;      /* Sentences of the last epoch closed by a new one. */
+	unsigned cycle;      /* The sentences a cycle holds, learnt from the stream. */
+	int misses;          /* Epochs in a row that ended without all of them. */
 	size_t line_max;
 	uint64_t conflicts;  /* Epochs whose sentences disagreed on the position. */
 };

@@ -14,8 +14,6 @@
 /* In --format=raw a record is the line and its LF, and the FIFO sink writes
  * it in one atomic write. */
 _Static_assert(MAX_LINE_LIMIT + 1 <= PIPE_BUF, "a raw record must fit one atomic pipe write");
-/* The journal's RAW_LINE holds up to MERGE_LINES lines of a merged fix. */
-_Static_assert(MAX_LINE_LIMIT + 1 <= 4001, "sink_journal.c's RAW_MAX counts on 4000-byte lines");
 
 static const char usage_text[] =
 	"Usage: vlsink [OPTION]...\n"
@@ -42,7 +40,7 @@ static const char usage_text[] =
 	"  --keep-duplicates    keep a fix with the same time as the vehicle's last\n"
 	"                       record (dropped by default; kept with --merge=none)\n"
 	"  --max-future=SECS    drop fixes more than SECS ahead of the clock\n"
-	"  --max-age=SECS       drop fixes more than SECS behind the clock\n"
+	"  --max-past=SECS      drop fixes more than SECS behind the clock\n"
 	"  --max-speed=M/S      drop a jump from the last kept position faster than this\n"
 	"  --min-period=SECS    drop fixes less than SECS after the last kept one\n"
 	"  --min-distance=M     drop fixes less than M metres from the last kept one\n"
@@ -80,7 +78,7 @@ void config_parse(int argc, char **argv, struct config *o)
 {
 	enum {
 		O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE, O_MERGE, O_KEEP_ZERO,
-		O_KEEP_DUP, O_FUTURE, O_AGE, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP
+		O_KEEP_DUP, O_FUTURE, O_PAST, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP
 	};
 	static const struct option longopts[] = {
 		{ "sink", required_argument, NULL, O_SINK },
@@ -94,7 +92,7 @@ void config_parse(int argc, char **argv, struct config *o)
 		{ "keep-zero", no_argument, NULL, O_KEEP_ZERO },
 		{ "keep-duplicates", no_argument, NULL, O_KEEP_DUP },
 		{ "max-future", required_argument, NULL, O_FUTURE },
-		{ "max-age", required_argument, NULL, O_AGE },
+		{ "max-past", required_argument, NULL, O_PAST },
 		{ "max-speed", required_argument, NULL, O_SPEED },
 		{ "min-period", required_argument, NULL, O_PERIOD },
 		{ "min-distance", required_argument, NULL, O_DISTANCE },
@@ -186,8 +184,8 @@ void config_parse(int argc, char **argv, struct config *o)
 		case O_FUTURE:
 			o->filter.future_ms = (int64_t)number_arg("max-future", optarg, 1, SECS_LIMIT) * 1000;
 			break;
-		case O_AGE:
-			o->filter.past_ms = (int64_t)number_arg("max-age", optarg, 1, SECS_LIMIT) * 1000;
+		case O_PAST:
+			o->filter.past_ms = (int64_t)number_arg("max-past", optarg, 1, SECS_LIMIT) * 1000;
 			break;
 		case O_PERIOD:
 			o->filter.min_period_ms = (int64_t)number_arg("min-period", optarg, 1, SECS_LIMIT) * 1000;

@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/stop.h"
 #include "merge.h"
+#include "options.h"
 #include "sink_journal.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
@@ -80,7 +81,7 @@ static int journal_send(struct sink *s, const struct iovec *iov, int n)
  * and RAW_LINE. */
 #define RECORD_FIELDS 12
 /* RAW_LINE holds the lines of a merged fix, LF between them. */
-#define RAW_MAX (MERGE_LINES * 4001)
+#define RAW_MAX (MERGE_LINES * (MAX_LINE_LIMIT + 1))
 
 _Static_assert(COMMON_FIELDS + RECORD_FIELDS <= ENTRY_SLOTS, "a record entry fits its iovec");
 _Static_assert(COMMON_FIELDS + EVENT_FIELDS + 1 <= ENTRY_SLOTS, "an event entry fits its iovec");

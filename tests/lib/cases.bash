@@ -20,7 +20,9 @@
 #
 # EXPECTED is the exact JSON record, "reject REASON", "ignored" (valid
 # lines without a position, identification sentences and headers), or
-# "filtered FILTER" (accepted, then dropped by a position filter).  An input
+# "filtered FILTER" (accepted, then dropped by a position filter), or
+# "merged" (accepted, its fix in a record expected at another line of the
+# same epoch: records are compared in stream order, not line by line).  An input
 # written as $'...' is decoded like bash's ANSI-C quoting (\xHH, \r, \\), for
 # bytes that a text file should not carry; inputs are otherwise literal.
 #
@@ -91,6 +93,9 @@ case_check() {
 			;;
 		'filtered '[a-z]*)
 			want_filt+="${2#filtered }"$'\n'
+			acc+=1
+			;;
+		merged)
 			acc+=1
 			;;
 		'reject '[a-z]*)
