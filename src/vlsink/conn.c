@@ -23,7 +23,7 @@ int conn_init(struct conn *c)
 	filter_init(&c->filter, &o->filter);
 	/* Without merging, the sentences of one fix are each a record of the
 	 * same time: the duplicate filter would keep only the first. */
-	if (!c->merging && !o->duplicate_given)
+	if (!c->merging)
 		c->filter.o.duplicate = 0;
 	if (linebuf_init(&c->lb, o->max_line) < 0)
 		return -1;

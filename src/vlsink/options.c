@@ -179,7 +179,6 @@ void config_parse(int argc, char **argv, struct config *o)
 			break;
 		case O_KEEP_DUP:
 			o->filter.duplicate = 0;
-			o->duplicate_given = 1;
 			break;
 		case O_FUTURE:
 			o->filter.future_ms = (int64_t)number_arg("max-future", optarg, 1, SECS_LIMIT) * 1000;

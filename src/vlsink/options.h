@@ -30,7 +30,6 @@ struct config {
 	int idle_given;
 	int merge;        /* 1: one record per epoch (--merge=epoch). */
 	struct filter_opts filter;
-	int duplicate_given;
 };
 
 void config_parse(int argc, char **argv, struct config *o);
