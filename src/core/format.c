@@ -114,32 +114,43 @@ static int field_(struct writer *w, const char *key, size_t len, int known)
 /* The key is a literal, so its JSON form and length are known at compile time. */
 #define field(w, key, known) field_(w, "\"" key "\":", sizeof("\"" key "\":") - 1, known)
 
-/* Strings here are vehicle ids (scan_vehicle's alphabet), peers (numeric
- * addresses, brackets, a port) and format names: none needs escaping in JSON
- * or CSV, and RECORD_MAX counts on their lengths.  That is checked, not
- * assumed: anything else is a bug upstream, and writing it would forge or
- * tear a record. */
-#define TEXT_MAX 80
-
-static int safe_byte(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-	       c == '_' || c == '-' || c == ':' || c == '@' || c == '[' || c == ']';
-}
-
 static void text(struct writer *w, const char *s, size_t len)
 {
-	if (len > TEXT_MAX)
-		abort();
-	for (size_t i = 0; i < len; i++)
-		if (!safe_byte((unsigned char)s[i]))
-			abort();
 	if (w->json)
 		w->p[w->n++] = '"';
 	memcpy(w->p + w->n, s, len);
 	w->n += len;
 	if (w->json)
 		w->p[w->n++] = '"';
+}
+
+/* Vehicle ids (scan_vehicle's alphabet) and peers (numeric addresses,
+ * brackets, a port) are written unescaped in JSON and CSV, and RECORD_MAX
+ * counts on their lengths.  That is checked, not assumed: anything else is
+ * a bug upstream, and writing it would forge or tear a record. */
+#define TEXT_MAX 80
+
+static const unsigned char safe[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+	['9'] = 1, ['.'] = 1, ['_'] = 1, ['-'] = 1, [':'] = 1, ['@'] = 1, ['['] = 1, [']'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+	['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+	['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+};
+
+static void checked_text(struct writer *w, const char *s)
+{
+	size_t len = strlen(s);
+	unsigned bad = len > TEXT_MAX;
+
+	for (size_t i = 0; i < len; i++)
+		bad |= !safe[(unsigned char)s[i]];
+	if (bad)
+		abort();
+	text(w, s, len);
 }
 
 static void fixed(struct writer *w, double v, int decimals)
@@ -172,7 +183,7 @@ size_t format_record(char *dst, enum out_format f, const struct record *r, const
 	if (w.json)
 		dst[w.n++] = '{';
 	if (field(&w, "vehicle", o->vehicle != NULL))
-		text(&w, o->vehicle, strlen(o->vehicle));
+		checked_text(&w, o->vehicle);
 	if (field(&w, "time", r->have & HAVE_TIME)) {
 		size_t tn = fmt_time(t, r->time_ms);
 		text(&w, t, tn);
@@ -192,7 +203,7 @@ size_t format_record(char *dst, enum out_format f, const struct record *r, const
 	if (field(&w, "format", 1))
 		text(&w, format_name(r->format), strlen(format_name(r->format)));
 	if (field(&w, "peer", o->peer != NULL))
-		text(&w, o->peer, strlen(o->peer));
+		checked_text(&w, o->peer);
 	/* CSV's columns only ever grow at the end. */
 	if (!w.json)
 		quality(&w, r);

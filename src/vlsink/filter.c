@@ -67,9 +67,10 @@ static enum filter_kind judge(const struct filter_opts *o, const struct filter_l
 		return FL_PAST;
 	if (o->max_hdop > 0 && (r->have & HAVE_HDOP) && r->hdop > o->max_hdop)
 		return FL_ACCURACY;
-	if (!l->seen)
+	if (!l->seen || !(o->max_speed > 0 || o->min_period_ms || o->min_distance > 0))
 		return FL_KEEP;
-	double d = distance_m(l->lat, l->lon, r->lat, r->lon);
+	/* The trigonometry only when a filter asks for the distance. */
+	double d = o->max_speed > 0 || o->min_distance > 0 ? distance_m(l->lat, l->lon, r->lat, r->lon) : 0;
 	if (o->max_speed > 0 && both && r->time_ms > l->time_ms &&
 	    d / ((double)(r->time_ms - l->time_ms) / 1000) > o->max_speed)
 		return FL_SPEED;

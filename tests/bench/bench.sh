@@ -227,6 +227,9 @@ if [[ -z $gd_skip ]]; then
     fi
 fi
 
+# The same build with one record per sentence: what merging costs.
+timed vlnone "$vlsink" "${vl_args[@]}" --merge=none
+
 # A TPV-heavy input: gpsd's own reports of the same track, one TPV a fix.
 tpv_file=""
 if [[ -z $gd_skip ]]; then
@@ -280,6 +283,9 @@ if [[ -z $gd_skip ]]; then
 fi
 echo "vlsink/cat speed:       $(calc "printf \"%.3f\", $med_cat / $med_vl")x (cat = I/O floor)"
 
+echo
+echo "merging: --merge=epoch $(lps "$med_vl") lines/s, --merge=none $(lps "$med_vlnone") lines/s:" \
+    "$(calc "printf \"%.3f\", $med_vlnone / $med_vl")x (target: at least 0.8x)"
 if [[ -n $tpv_file ]]; then
     echo
     echo "TPV input: $tpv_lines gpsd TPV lines (gpsdecode -j of the same track)"
@@ -300,7 +306,7 @@ fi
 echo
 echo "sanity:"
 ok() { [[ $1 == "$2" ]] && echo OK || echo MISMATCH; }
-echo "  vlsink accepted $out_vl of $LINES position lines: $(ok "$out_vl" "$LINES")"
+echo "  vlsink wrote $out_vl records for $(((LINES + 1) / 2)) RMC+GGA fixes: $(ok "$out_vl" "$(((LINES + 1) / 2))")"
 if [[ -z $gd_skip ]]; then
     echo "  gpsdecode decoded $out_gd TPV records from $(((LINES + 1) / 2)) RMC+GGA epochs" \
         "(one per epoch; the last epoch is not flushed)"
@@ -308,7 +314,7 @@ fi
 
 echo
 echo "flat memory (vlsink peak RSS, KiB):"
-echo "  $SMALL lines:  $rss_vlsmall (accepted $out_vlsmall, exit $rc_vlsmall)"
+echo "  $SMALL lines:  $rss_vlsmall ($out_vlsmall records, exit $rc_vlsmall)"
 echo "  $LINES lines:  $rss_vl"
 if [[ $rss_vl =~ ^[0-9]+$ && $rss_vlsmall =~ ^[0-9]+$ ]]; then
     d=$((rss_vl - rss_vlsmall))
@@ -321,7 +327,7 @@ if [[ $rss_vl =~ ^[0-9]+$ && $rss_vlsmall =~ ^[0-9]+$ ]]; then
         echo "  delta ${d} KiB: NOT flat (grows with input)"
     fi
 fi
-echo "  1 MiB line + $SMALL lines: $rss_vllong (accepted $out_vllong of $SMALL valid lines," \
+echo "  1 MiB line + $SMALL lines: $rss_vllong ($out_vllong records of $SMALL valid lines," \
     "exit $rc_vllong)"
 if [[ $rss_vllong =~ ^[0-9]+$ && $rss_vlsmall =~ ^[0-9]+$ ]]; then
     echo "  delta vs $SMALL lines: $((rss_vllong - rss_vlsmall)) KiB (a 1 MiB line buffered whole is ~1024)"
