@@ -50,8 +50,8 @@ teardown_file() {
 # entry a line, in journal order.
 fields() {
 	e2e_journal | jq -c -S "select($1) | {MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, VEHICLE_ID, FIX_TIME,
-		LATITUDE, LONGITUDE, SPEED_MPS, COURSE_DEG, ALTITUDE_M, SOURCE_FORMAT, RAW_LINE,
-		REMOTE_ADDR, REMOTE_PORT}"
+		LATITUDE, LONGITUDE, SPEED_MPS, COURSE_DEG, ALTITUDE_M, FIX_MODE, FIX_QUALITY,
+		SATELLITES_USED, HDOP, SOURCE_FORMAT, RAW_LINE, REMOTE_ADDR, REMOTE_PORT}"
 }
 
 # entries_of VEHICLE: number of journal entries (of any kind) of VEHICLE
@@ -103,38 +103,36 @@ bg_err_has() { # NAME TEXT
 		run ct_exec "$VL" --sink=journal <"$T/$f"
 		assert_success
 	done
-	e2e_wait_records 10 2 "$bus"
+	e2e_wait_records 10 1 "$bus"
 	e2e_wait_records 10 1 "$truck"
 	e2e_wait_records 10 1 "$van"
 
-	expect_entry ".VEHICLE_ID == \"$bus\" and .SOURCE_FORMAT == \"nmea-rmc\"" '{
+	# The RMC and the GGA of one fix: one entry with the fields of both, the
+	# position from the GGA, both lines in RAW_LINE.
+	expect_entry ".VEHICLE_ID == \"$bus\" and .SOURCE_FORMAT" '{
 		"MESSAGE": "'"$bus"' at 48.1173000,11.5166667", "PRIORITY": "6",
 		"SYSLOG_IDENTIFIER": "vlsink", "VEHICLE_ID": "'"$bus"'",
 		"FIX_TIME": "1994-03-23T12:35:19.000Z", "LATITUDE": "48.1173000",
 		"LONGITUDE": "11.5166667", "SPEED_MPS": "11.524", "COURSE_DEG": "84.40",
-		"ALTITUDE_M": null, "SOURCE_FORMAT": "nmea-rmc",
-		"RAW_LINE": "'"$(nmea "$RMC_BODY")"'", "REMOTE_ADDR": null, "REMOTE_PORT": null }'
-	# GGA: altitude, no speed or course; the date comes from the RMC before it
-	expect_entry ".VEHICLE_ID == \"$bus\" and .SOURCE_FORMAT == \"nmea-gga\"" '{
-		"MESSAGE": "'"$bus"' at 48.1173000,11.5166667", "PRIORITY": "6",
-		"SYSLOG_IDENTIFIER": "vlsink", "VEHICLE_ID": "'"$bus"'",
-		"FIX_TIME": "1994-03-23T12:35:19.000Z", "LATITUDE": "48.1173000",
-		"LONGITUDE": "11.5166667", "SPEED_MPS": null, "COURSE_DEG": null,
-		"ALTITUDE_M": "545.40", "SOURCE_FORMAT": "nmea-gga",
-		"RAW_LINE": "'"$(nmea "$GGA_BODY")"'", "REMOTE_ADDR": null, "REMOTE_PORT": null }'
+		"ALTITUDE_M": "545.40", "FIX_QUALITY": "1", "SATELLITES_USED": "8", "HDOP": "0.90",
+		"FIX_MODE": null, "SOURCE_FORMAT": "nmea-gga",
+		"RAW_LINE": '"$(printf '%s\n%s' "$(nmea "$RMC_BODY")" "$(nmea "$GGA_BODY")" | jq -Rs .)"',
+		"REMOTE_ADDR": null, "REMOTE_PORT": null }'
 	expect_entry ".VEHICLE_ID == \"$truck\" and .SOURCE_FORMAT" '{
 		"MESSAGE": "'"$truck"' at 48.1375000,11.5754500", "PRIORITY": "6",
 		"SYSLOG_IDENTIFIER": "vlsink", "VEHICLE_ID": "'"$truck"'",
 		"FIX_TIME": "2026-11-25T08:00:00.000Z", "LATITUDE": "48.1375000",
 		"LONGITUDE": "11.5754500", "SPEED_MPS": "8.000", "COURSE_DEG": "330.00",
-		"ALTITUDE_M": "519.00", "SOURCE_FORMAT": "gpsd-tpv",
+		"ALTITUDE_M": "519.00", "SOURCE_FORMAT": "gpsd-tpv", "FIX_MODE": "3",
+		"FIX_QUALITY": null, "SATELLITES_USED": null, "HDOP": null,
 		"RAW_LINE": '"$(sed -n 2p "$T/truck.jsonl" | jq -R .)"', "REMOTE_ADDR": null, "REMOTE_PORT": null }'
 	expect_entry ".VEHICLE_ID == \"$van\" and .SOURCE_FORMAT" '{
 		"MESSAGE": "'"$van"' at 59.3292300,18.0687000", "PRIORITY": "6",
 		"SYSLOG_IDENTIFIER": "vlsink", "VEHICLE_ID": "'"$van"'",
 		"FIX_TIME": "2025-11-25T08:00:00.000Z", "LATITUDE": "59.3292300",
 		"LONGITUDE": "18.0687000", "SPEED_MPS": "9.500", "COURSE_DEG": "120.00",
-		"ALTITUDE_M": "26.00", "SOURCE_FORMAT": "csv",
+		"ALTITUDE_M": "26.00", "SOURCE_FORMAT": "csv", "FIX_MODE": null,
+		"FIX_QUALITY": null, "SATELLITES_USED": null, "HDOP": null,
 		"RAW_LINE": "'"$van"',1764057600,59.329230,18.068700,9.5,120,26",
 		"REMOTE_ADDR": null, "REMOTE_PORT": null }'
 	# nothing else was logged as a record or a reject for these vehicles
@@ -221,15 +219,18 @@ bg_err_has() { # NAME TEXT
 	_summary_there() { e2e_journal VEHICLE_ID="$v" | jq -e 'select(.END_REASON)' >/dev/null; }
 	ct_wait_until 10 _summary_there || fail "no summary entry"
 	run e2e_journal VEHICLE_ID="$v"
-	# 3 records, 1 reject, 1 summary; the summary comes last
-	[ "${#lines[@]}" -eq 5 ] || fail "expected 5 entries: $output"
+	# 3 accepted lines of one fix (RMC, GGA, the RMC resent) make 1 record;
+	# 1 reject, 1 summary; the summary comes last
+	[ "${#lines[@]}" -eq 3 ] || fail "expected 3 entries: $output"
 	run jq -c -S '{END_REASON, LINES_ACCEPTED, LINES_IGNORED, LINES_REJECTED, BYTES_READ,
-		REJECTS_SUPPRESSED, PRIORITY, VEHICLE_ID}' <<<"${lines[4]}"
+		REJECTS_SUPPRESSED, RECORDS_WRITTEN, RECORDS_FILTERED, MERGE_CONFLICTS, PRIORITY,
+		VEHICLE_ID}' <<<"${lines[2]}"
 	assert_output "$(jq -c -S . <<<'{"END_REASON":"eof","LINES_ACCEPTED":"3","LINES_IGNORED":"3",
 		"LINES_REJECTED":"1","BYTES_READ":"'"$(stat -c %s "$T/in")"'","REJECTS_SUPPRESSED":"0",
+		"RECORDS_WRITTEN":"1","RECORDS_FILTERED":"0","MERGE_CONFLICTS":"0",
 		"PRIORITY":"6","VEHICLE_ID":"'"$v"'"}')"
 	run e2e_journal VEHICLE_ID="$v"
-	run jq -r .MESSAGE <<<"${lines[4]}"
+	run jq -r .MESSAGE <<<"${lines[2]}"
 	assert_output "stdin: eof: 3 accepted, 3 ignored, 1 rejected (syntax 1), $(stat -c %s "$T/in") bytes"
 }
 
