@@ -53,7 +53,7 @@ DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-client
             man-db systemd-journal-remote libxml2-utils python3 \
             postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp openssl curl
 
-.PHONY: all deps deps-test deps-fuzz deps-xinetd bench-systemd soak check check-harness test run bench install uninstall clean lint fuzz
+.PHONY: all deps deps-test deps-fuzz deps-xinetd deps-gpsd bench-systemd soak check check-harness test run bench install uninstall clean lint fuzz
 
 REPLAY    = $(BUILD)/vlsink-replay
 
@@ -87,7 +87,7 @@ deps:
 
 deps-test:
 	@scripts/deps.sh $(DEB_BUILD) $(DEB_TEST)
-	@$(MAKE) -s deps-xinetd
+	@$(MAKE) -s deps-xinetd deps-gpsd
 
 # xinetd conflicts with openbsd-inetd as a package, so its binary is unpacked
 # into build/deps for the examples test instead of being installed.
@@ -96,6 +96,15 @@ deps-xinetd:
 	    rm -rf build/deps/dl && mkdir -p build/deps/dl && cd build/deps/dl && \
 	    apt-get download xinetd >/dev/null && dpkg-deb -x xinetd_*.deb ../xinetd; } || \
 	    echo "deps: xinetd not available; its example test will skip"
+
+# gpsd itself, for gpsfake (tests/gpsd.bats): installing the package would
+# enable a gpsd.socket on the machine, and the test containers would inherit
+# it, so its binary is unpacked into build/deps instead.
+deps-gpsd:
+	@test -x build/deps/gpsd/usr/sbin/gpsd || { \
+	    rm -rf build/deps/dl-gpsd && mkdir -p build/deps/dl-gpsd && cd build/deps/dl-gpsd && \
+	    apt-get download gpsd >/dev/null && dpkg-deb -x gpsd_*.deb ../gpsd; } || \
+	    echo "deps: gpsd not available; tests/gpsd.bats will skip"
 
 check: deps-test
 	$(MAKE) lint

@@ -213,9 +213,10 @@ void merge_add(struct merger *m, const struct record *r, int quality_only, const
 
 	if (!quality_only && (r->have & HAVE_TIME))
 		tod = ((r->time_ms % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
-	/* A position of another time, or one without a time at all, starts a
-	 * new epoch. */
-	if (!quality_only && e->open && (tod < 0 || (e->tod >= 0 && tod != e->tod))) {
+	/* A position of another time starts a new epoch.  One without a time
+	 * (gpsd's first reports of a fix, before it knows the date) joins the
+	 * fix being gathered, like a GSA. */
+	if (!quality_only && e->open && tod >= 0 && e->tod >= 0 && tod != e->tod) {
 		learn(m, e->kinds);
 		close_current(m);
 		e = &m->ep[m->cur];
@@ -228,8 +229,9 @@ void merge_add(struct merger *m, const struct record *r, int quality_only, const
 	if (!quality_only)
 		keep_line(m, e, line, n);
 	/* Every sentence the last cycle had is here: no need to wait for the
-	 * next one.  A sentence without a time is an epoch of its own. */
-	if (e->has_pos && ((!quality_only && tod < 0) || (m->cycle && (e->kinds & m->cycle) == m->cycle))) {
+	 * next one.  A position without a time that found no fix to join is one
+	 * of its own. */
+	if (e->has_pos && ((!quality_only && tod < 0 && e->tod < 0) || (m->cycle && (e->kinds & m->cycle) == m->cycle))) {
 		m->misses = 0;
 		close_current(m);
 	}
