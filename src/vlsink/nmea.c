@@ -87,9 +87,12 @@ static int is_upper_alnum(const char *p, size_t n)
 	return n > 0;
 }
 
-/* ddmm.mmmm or dddmm.mmmm; leading zeros of the degrees may be missing. */
+/* ddmm.mmmm or dddmm.mmmm; leading zeros of the degrees may be missing, but
+ * not the two digits of the minutes and one of the degrees: with fewer than
+ * three digits before the point the field holds decimal degrees (sent by
+ * some trackers), which read as minutes would land near 0N 0E. */
 static enum reason coordinate(const char *p, size_t n, const char *h, size_t hn, char pos, char neg,
-			      double lim, double *out)
+			      double lim, size_t max_digits, double *out)
 {
 	double v;
 
@@ -101,6 +104,10 @@ static enum reason coordinate(const char *p, size_t n, const char *h, size_t hn,
 	 * on the eighteen digits that scan_decimal lets through. */
 	if (v >= (lim + 1) * 100)
 		return R_OUT_OF_RANGE;
+	const char *dot = memchr(p, '.', n);
+	size_t digits = dot ? (size_t)(dot - p) : n;
+	if (digits < 3 || digits > max_digits)
+		return R_SYNTAX;
 	double deg = (double)(int)(v / 100);
 	double min = v - deg * 100;
 	v = deg + min / 60;
@@ -118,9 +125,9 @@ static enum reason position(const struct fields *f, int i, struct record *r)
 		return R_SYNTAX;
 	if (f->n[i] == 0 || f->n[i + 2] == 0)
 		return R_NO_FIX;
-	why = coordinate(f->p[i], f->n[i], f->p[i + 1], f->n[i + 1], 'N', 'S', 90, &r->lat);
+	why = coordinate(f->p[i], f->n[i], f->p[i + 1], f->n[i + 1], 'N', 'S', 90, 4, &r->lat);
 	if (why == R_NONE)
-		why = coordinate(f->p[i + 2], f->n[i + 2], f->p[i + 3], f->n[i + 3], 'E', 'W', 180, &r->lon);
+		why = coordinate(f->p[i + 2], f->n[i + 2], f->p[i + 3], f->n[i + 3], 'E', 'W', 180, 5, &r->lon);
 	return why;
 }
 
@@ -231,8 +238,10 @@ static enum reason gll(struct session *s, const struct fields *f, struct record 
 
 	if (f->count < 5)
 		return R_SYNTAX;
-	if ((f->count > 6 && f->n[6] == 1 && f->p[6][0] == 'V') ||
-	    (f->count > 7 && f->n[7] == 1 && f->p[7][0] == 'N'))
+	/* NMEA 1.5 sent no status; from 2.0 on it is A or V, as in RMC. */
+	if (f->count > 6 && (f->n[6] != 1 || (f->p[6][0] != 'A' && f->p[6][0] != 'V')))
+		return R_SYNTAX;
+	if ((f->count > 6 && f->p[6][0] == 'V') || (f->count > 7 && f->n[7] == 1 && f->p[7][0] == 'N'))
 		return R_NO_FIX;
 	if ((why = position(f, 1, r)) != R_NONE)
 		return why;
