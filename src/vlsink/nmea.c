@@ -148,28 +148,45 @@ static enum reason optional(const struct fields *f, int i, double lo, double hi,
 	return R_NONE;
 }
 
-/* A time of day becomes a full time on the date of the reference (the last
- * RMC of the connection, or now), moved by a day when that brings it closer:
- * 23:59:59 after an RMC at 00:00:01 belongs to the day before. */
+/* How far a time of day may step back before it is taken for the next day:
+ * the sentences of one epoch come in any order and a tracker may resend a fix
+ * a little late, but a stream never steps back hours. */
+#define DATE_SLACK_MS (10 * 60 * 1000)
+
+static int64_t day_of(int64_t ms)
+{
+	return ms / MS_PER_DAY - (ms % MS_PER_DAY < 0);
+}
+
+/* A time of day becomes the earliest full time at or after the session's
+ * not_before, which only ever moves forward: 23:59:59 just after an RMC at
+ * 00:00:01 belongs to the day before, 07:00 after 18:00 to the day after.
+ * With nothing to go by, the first is placed nearest to the clock. */
 static enum reason date_time_of_day(struct session *s, int64_t tod, struct record *r)
 {
-	int64_t base = s->have_ref ? s->ref_ms : s->now_ms;
-	int64_t day = base / MS_PER_DAY - (base % MS_PER_DAY < 0);
-	int64_t t = day * MS_PER_DAY + tod;
+	int64_t t;
 
-	if (t - base > MS_PER_DAY / 2)
-		t -= MS_PER_DAY;
-	else if (base - t > MS_PER_DAY / 2)
-		t += MS_PER_DAY;
-	/* Each sentence may move the date by up to half a day, so a long enough
-	 * stream of crafted times would walk it anywhere: keep it within the
-	 * years every other time in vlsink is held to. */
+	if (s->dated) {
+		t = day_of(s->not_before_ms) * MS_PER_DAY + tod;
+		if (t < s->not_before_ms)
+			t += MS_PER_DAY;
+	} else {
+		t = day_of(s->now_ms) * MS_PER_DAY + tod;
+		if (t - s->now_ms > MS_PER_DAY / 2)
+			t -= MS_PER_DAY;
+		else if (s->now_ms - t > MS_PER_DAY / 2)
+			t += MS_PER_DAY;
+	}
+	/* Each sentence may move the date forward by up to a day, so a long
+	 * enough stream of crafted times would walk it anywhere: keep it within
+	 * the years every other time in vlsink is held to. */
 	if (t < 0 || t >= days_from_civil(2200, 1, 1) * MS_PER_DAY)
 		return R_BAD_TIME;
 	r->time_ms = t;
 	r->have |= HAVE_TIME;
-	if (s->have_ref)
-		s->ref_ms = t;
+	if (!s->dated || t - DATE_SLACK_MS > s->not_before_ms)
+		s->not_before_ms = t - DATE_SLACK_MS;
+	s->dated = 1;
 	return R_NONE;
 }
 
@@ -200,8 +217,8 @@ static enum reason rmc(struct session *s, const struct fields *f, struct record 
 		return R_BAD_TIME;
 	r->time_ms = days_from_civil(year, m, d) * MS_PER_DAY + tod;
 	r->have |= HAVE_TIME;
-	s->ref_ms = r->time_ms;
-	s->have_ref = 1;
+	s->not_before_ms = r->time_ms - DATE_SLACK_MS;
+	s->dated = 1;
 	r->format = SRC_NMEA_RMC;
 	return R_NONE;
 }

@@ -11,8 +11,11 @@
 struct session {
 	enum checksum_mode checksum;
 	int64_t now_ms;  /* Wall clock, refreshed by the caller. */
-	int64_t ref_ms;  /* Last full fix time, for sentences without a date. */
-	int have_ref;    /* ref_ms came from an RMC (or --date). */
+	/* GGA and GLL carry a time of day only: they are dated at or after
+	 * this, which an RMC sets, --date starts at the date's midnight, and
+	 * every dated time of day moves forward. */
+	int64_t not_before_ms;
+	int dated; /* not_before_ms is set. */
 };
 
 struct parse_out {
