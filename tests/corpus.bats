@@ -60,7 +60,7 @@ setup_file() {
 		local base=$BATS_FILE_TMPDIR/${log##*/}
 		grep -av '^#' "$log" >"$base.in" || true
 		local rc=0
-		"$VLSINK" --sink=stdout --format=json <"$base.in" >"$base.out" 2>"$base.err" || rc=$?
+		"$VLSINK" --sink=stdout --format=json --rollover=keep <"$base.in" >"$base.out" 2>"$base.err" || rc=$?
 		echo "$rc" >"$base.rc"
 	done
 }

@@ -114,7 +114,7 @@ bg_err_has() { # NAME TEXT
 	expect_entry ".VEHICLE_ID == \"$bus\" and .SOURCE_FORMAT == \"nmea-rmc\"" '{
 		"MESSAGE": "'"$bus"' at 48.1173000,11.5166667", "PRIORITY": "6",
 		"SYSLOG_IDENTIFIER": "vlsink", "VEHICLE_ID": "'"$bus"'",
-		"FIX_TIME": "1994-03-23T12:35:19.000Z", "LATITUDE": "48.1173000",
+		"FIX_TIME": "2024-03-23T12:35:19.000Z", "LATITUDE": "48.1173000",
 		"LONGITUDE": "11.5166667", "SPEED_MPS": "11.524", "COURSE_DEG": "84.40",
 		"ALTITUDE_M": null, "SOURCE_FORMAT": "nmea-rmc",
 		"RAW_LINE": "'"$(nmea "$RMC_BODY")"'", "REMOTE_ADDR": null, "REMOTE_PORT": null }'
@@ -122,7 +122,7 @@ bg_err_has() { # NAME TEXT
 	expect_entry ".VEHICLE_ID == \"$bus\" and .SOURCE_FORMAT == \"nmea-gga\"" '{
 		"MESSAGE": "'"$bus"' at 48.1173000,11.5166667", "PRIORITY": "6",
 		"SYSLOG_IDENTIFIER": "vlsink", "VEHICLE_ID": "'"$bus"'",
-		"FIX_TIME": "1994-03-23T12:35:19.000Z", "LATITUDE": "48.1173000",
+		"FIX_TIME": "2024-03-23T12:35:19.000Z", "LATITUDE": "48.1173000",
 		"LONGITUDE": "11.5166667", "SPEED_MPS": null, "COURSE_DEG": null,
 		"ALTITUDE_M": "545.40", "SOURCE_FORMAT": "nmea-gga",
 		"RAW_LINE": "'"$(nmea "$GGA_BODY")"'", "REMOTE_ADDR": null, "REMOTE_PORT": null }'

@@ -357,7 +357,7 @@ use_http() {
 	run jq -r 'select(.SOURCE_FORMAT == "nmea-rmc") | [.VEHICLE_ID, .FIX_TIME, .LATITUDE, .LONGITUDE,
 		.SPEED_MPS, .COURSE_DEG, .REMOTE_ADDR, .PRIORITY, (._SYSTEMD_UNIT | startswith("vlsink@")),
 		(._MACHINE_ID | length), ._HOSTNAME != null] | join(" ")' "$T/central"
-	assert_output "$v 1994-03-23T12:35:19.000Z 48.1173000 11.5166667 11.524 84.40 127.0.0.1 6 true 32 true"
+	assert_output "$v 2024-03-23T12:35:19.000Z 48.1173000 11.5166667 11.524 84.40 127.0.0.1 6 true 32 true"
 	run jq -r 'select(.SOURCE_FORMAT == "nmea-gga") | [.ALTITUDE_M, .RAW_LINE] | join(" ")' "$T/central"
 	assert_output "545.40 $(nmea "$GGA_BODY")"
 	run jq -r 'select(.REJECT_REASON) | [.PRIORITY, .REJECT_REASON, .LINE_NUMBER] | join(" ")' "$T/central"

@@ -26,10 +26,10 @@ teardown() {
 ["alt","format","lat","lon","peer","time","vehicle"]'
 	jq -e -s '
 		(.[0] | .vehicle == "bus-7" and .peer == "192.0.2.7:4242" and .format == "nmea-rmc"
-			and .time == "1994-03-23T12:35:19.000Z"
+			and .time == "2024-03-23T12:35:19.000Z"
 			and (.lat - 48.1173 | fabs) < 1e-6 and (.lon - 11.5166667 | fabs) < 1e-6
 			and (.speed - 11.5236 | fabs) < 1e-3 and (.course - 84.4 | fabs) < 1e-6)
-		and (.[1] | .format == "nmea-gga" and .time == "1994-03-23T12:35:19.000Z"
+		and (.[1] | .format == "nmea-gga" and .time == "2024-03-23T12:35:19.000Z"
 			and (.alt - 545.4 | fabs) < 1e-6)' "$OUT"
 	# Degrees with at least 6 decimals.
 	run grep -cE '"lat":-?[0-9]+\.[0-9]{6,},"lon":-?[0-9]+\.[0-9]{6,},' "$OUT"
@@ -42,6 +42,20 @@ teardown() {
 ["alt","format","lat","lon","time"]'
 }
 
+@test "a date moved past GPS week rollovers: rollover:true in JSON, the same CSV columns" {
+	printf '%s\n' "$(nmea 'GPRMC,000000,A,4807.038,N,01131.000,E,0.0,0.0,220899,,')" >"$T/in"
+	vl <"$T/in"
+	assert_equal "$status" 0
+	run jq -c '[.time, .rollover]' "$OUT"
+	assert_output '["2019-04-07T00:00:00.000Z",true]'
+	vl --format=csv <"$T/in"
+	run awk -F, '{ print NF, $2 }' "$OUT"
+	assert_output '9 2019-04-07T00:00:00.000Z'
+	vl --rollover=keep <"$T/in"
+	run jq -c '[.time, .rollover]' "$OUT"
+	assert_output '["1999-08-22T00:00:00.000Z",null]'
+}
+
 @test "--format=csv: vehicle,time,lat,lon,speed,course,alt,format,peer; empty when unknown" {
 	printf '%s\n%s\n' "$RMC" "$GGA" >"$T/in"
 	REMOTE_ADDR=192.0.2.7 REMOTE_PORT=4242 vl --format=csv --vehicle=bus-7 <"$T/in"
@@ -49,7 +63,7 @@ teardown() {
 	run awk -F, '{ print NF }' "$OUT"
 	assert_output $'9\n9'
 	IFS=, read -r v t lat lon speed course alt format peer <"$OUT"
-	assert_equal "$v,$t,$format,$peer" "bus-7,1994-03-23T12:35:19.000Z,nmea-rmc,192.0.2.7:4242"
+	assert_equal "$v,$t,$format,$peer" "bus-7,2024-03-23T12:35:19.000Z,nmea-rmc,192.0.2.7:4242"
 	[[ $lat == 48.1173* && $lon == 11.51666* && $speed == 11.52* && $course == 84.4* ]]
 	assert_equal "$alt" ""
 	IFS=, read -r v t lat lon speed course alt format peer < <(sed -n 2p "$OUT")

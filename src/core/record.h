@@ -23,6 +23,8 @@ enum {
 	HAVE_SPEED = 1 << 1,
 	HAVE_COURSE = 1 << 2,
 	HAVE_ALT = 1 << 3,
+	/* Not a field: the date was moved forward past GPS week rollovers. */
+	ROLLOVER_FIXED = 1 << 4,
 };
 
 struct record {

@@ -14,7 +14,7 @@
 
 /* Record fields as vlsink writes them: the JSON key and the journal field
  * name of each, so that both inputs are checked by the same rules. */
-enum slot { F_VEHICLE, F_TIME, F_LAT, F_LON, F_SPEED, F_COURSE, F_ALT, F_FORMAT, F_PEER, F_COUNT };
+enum slot { F_VEHICLE, F_TIME, F_LAT, F_LON, F_SPEED, F_COURSE, F_ALT, F_FORMAT, F_PEER, F_ROLLOVER, F_COUNT };
 
 extern const char *const journal_name[F_COUNT];
 

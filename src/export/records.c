@@ -14,17 +14,20 @@ const char *const journal_name[F_COUNT] = {
 	[F_VEHICLE] = "VEHICLE_ID",   [F_TIME] = "FIX_TIME",	  [F_LAT] = "LATITUDE",
 	[F_LON] = "LONGITUDE",	      [F_SPEED] = "SPEED_MPS",	  [F_COURSE] = "COURSE_DEG",
 	[F_ALT] = "ALTITUDE_M",	      [F_FORMAT] = "SOURCE_FORMAT", [F_PEER] = NULL,
+	[F_ROLLOVER] = "GPS_WEEK_ROLLOVER",
 };
 
 static const char *const json_key[F_COUNT] = {
 	[F_VEHICLE] = "vehicle", [F_TIME] = "time",	[F_LAT] = "lat",       [F_LON] = "lon",   [F_SPEED] = "speed",
 	[F_COURSE] = "course",	 [F_ALT] = "alt",	[F_FORMAT] = "format", [F_PEER] = "peer",
+	[F_ROLLOVER] = "rollover",
 };
 
 static const char *const bad_value[F_COUNT] = {
 	[F_VEHICLE] = "bad vehicle id", [F_TIME] = "bad time",	  [F_LAT] = "bad lat",
 	[F_LON] = "bad lon",		[F_SPEED] = "bad speed",  [F_COURSE] = "bad course",
 	[F_ALT] = "bad alt",		[F_FORMAT] = "bad format", [F_PEER] = "bad peer",
+	[F_ROLLOVER] = "bad rollover",
 };
 
 /* The ranges vlsink's own parsers accept, so that anything it wrote comes
@@ -101,6 +104,11 @@ static const char *text(enum slot f, const char *p, size_t n, struct record *r)
 		return bad_value[f];
 	case F_PEER:
 		return peer_ok(p, n) ? NULL : bad_value[f];
+	case F_ROLLOVER:
+		if (n != 1 || p[0] != '1')
+			return bad_value[f];
+		r->have |= ROLLOVER_FIXED;
+		return NULL;
 	default:
 		return bad_value[f];
 	}
@@ -136,6 +144,9 @@ static const char *member(enum slot f, const struct json_token *v, struct record
 			return bad_value[f];
 		return number(f, d, r);
 	}
+	/* vlsink writes the flag only when it is set. */
+	if (f == F_ROLLOVER)
+		return v->type == JSON_TRUE ? text(f, "1", 1, r) : bad_value[f];
 	if (v->type != JSON_STRING)
 		return bad_value[f];
 	if (v->escaped)

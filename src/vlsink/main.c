@@ -37,6 +37,7 @@ int main(int argc, char **argv)
 	c.sink = &sink;
 	c.session.checksum = opt.checksum;
 	c.session.now_ms = realtime_ms();
+	c.session.keep_rollover = opt.keep_rollover;
 	if (opt.have_date) {
 		c.session.dated = 1;
 		c.session.not_before_ms = opt.date_days * MS_PER_DAY;

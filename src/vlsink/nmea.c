@@ -8,6 +8,12 @@
 #include "core/calendar.h"
 #include "core/scan.h"
 
+/* GPS counts weeks in ten bits, so a receiver that does not know which
+ * 1024-week era it is in reports dates 1024 weeks back after a rollover; the
+ * last one was at 2019-04-07T00:00Z (day 17993 of the Unix epoch). */
+#define ROLLOVER_MS (MS_PER_DAY * 7 * 1024)
+#define LAST_ROLLOVER_MS (MS_PER_DAY * 17993)
+
 /* A knot is one nautical mile (1852 m) an hour, exactly. */
 #define KNOT (1852.0 / 3600.0)
 
@@ -151,7 +157,7 @@ static enum reason optional(const struct fields *f, int i, double lo, double hi,
 /* How far a time of day may step back before it is taken for the next day:
  * the sentences of one epoch come in any order and a tracker may resend a fix
  * a little late, but a stream never steps back hours. */
-#define DATE_SLACK_MS (10 * 60 * 1000)
+#define DATE_SLACK_MS (INT64_C(10) * 60 * 1000)
 
 static int64_t day_of(int64_t ms)
 {
@@ -217,6 +223,16 @@ static enum reason rmc(struct session *s, const struct fields *f, struct record 
 		return R_BAD_TIME;
 	r->time_ms = days_from_civil(year, m, d) * MS_PER_DAY + tod;
 	r->have |= HAVE_TIME;
+	/* A date before the last rollover is moved forward 1024 weeks at a time
+	 * (twice for receivers from before 1999) while that does not put it in
+	 * the future: the clock plus a day, for a receiver ahead of a slow
+	 * host clock.  Fixes really that old stay, as their moved date would
+	 * still be to come. */
+	while (!s->keep_rollover && r->time_ms < LAST_ROLLOVER_MS &&
+	       r->time_ms + ROLLOVER_MS <= s->now_ms + MS_PER_DAY) {
+		r->time_ms += ROLLOVER_MS;
+		r->have |= ROLLOVER_FIXED;
+	}
 	s->not_before_ms = r->time_ms - DATE_SLACK_MS;
 	s->dated = 1;
 	r->format = SRC_NMEA_RMC;

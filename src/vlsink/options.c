@@ -30,6 +30,9 @@ static const char usage_text[] =
 	"  --vehicle=ID         vehicle id when the stream does not name one\n"
 	"  --date=YYYY-MM-DD    date of GGA/GLL sentences before the first RMC\n"
 	"                       (default: today, UTC)\n"
+	"  --rollover=MODE      RMC dates before 2019-04-07: fix moves them on by\n"
+	"                       1024-week GPS rollovers while not in the future,\n"
+	"                       keep leaves them (default fix)\n"
 	"  --idle-timeout=SECS  close a connection that completes no line for SECS,\n"
 	"                       1-86400 (default 300 on sockets, none on pipes/files)\n"
 	"  -h, --help           show this help and exit\n"
@@ -50,7 +53,7 @@ static int number_arg(const char *name, const char *v, int lo, int hi)
 
 void config_parse(int argc, char **argv, struct config *o)
 {
-	enum { O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE };
+	enum { O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE, O_ROLLOVER };
 	static const struct option longopts[] = {
 		{ "sink", required_argument, NULL, O_SINK },
 		{ "format", required_argument, NULL, O_FORMAT },
@@ -59,6 +62,7 @@ void config_parse(int argc, char **argv, struct config *o)
 		{ "vehicle", required_argument, NULL, O_VEHICLE },
 		{ "date", required_argument, NULL, O_DATE },
 		{ "idle-timeout", required_argument, NULL, O_IDLE },
+		{ "rollover", required_argument, NULL, O_ROLLOVER },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -124,6 +128,14 @@ void config_parse(int argc, char **argv, struct config *o)
 				usage_error("--date=%s: expected a date as YYYY-MM-DD", optarg);
 			o->have_date = 1;
 			o->date_days = days_from_civil((int)y, m, d);
+			break;
+		case O_ROLLOVER:
+			if (!strcmp(optarg, "fix"))
+				o->keep_rollover = 0;
+			else if (!strcmp(optarg, "keep"))
+				o->keep_rollover = 1;
+			else
+				usage_error("--rollover=%s: expected fix or keep", optarg);
 			break;
 		case O_IDLE:
 			o->idle_timeout = number_arg("idle-timeout", optarg, 1, IDLE_LIMIT);

@@ -16,6 +16,7 @@ struct session {
 	 * every dated time of day moves forward. */
 	int64_t not_before_ms;
 	int dated; /* not_before_ms is set. */
+	int keep_rollover; /* --rollover=keep: RMC dates as sent. */
 };
 
 struct parse_out {

@@ -75,8 +75,8 @@ static int journal_send(struct sink *s, const struct iovec *iov, int n)
  * SYSLOG_IDENTIFIER, VEHICLE_ID, REMOTE_ADDR, REMOTE_PORT. */
 #define COMMON_FIELDS 6
 /* A record adds FIX_TIME, LATITUDE, LONGITUDE, SPEED_MPS, COURSE_DEG,
- * ALTITUDE_M, SOURCE_FORMAT and RAW_LINE. */
-#define RECORD_FIELDS 8
+ * ALTITUDE_M, SOURCE_FORMAT, GPS_WEEK_ROLLOVER and RAW_LINE. */
+#define RECORD_FIELDS 9
 #define RAW_MAX 4096
 
 _Static_assert(COMMON_FIELDS + RECORD_FIELDS <= ENTRY_SLOTS, "a record entry fits its iovec");
@@ -175,6 +175,8 @@ int journal_record(struct sink *s, const struct record *r, const struct origin *
 	if (r->have & HAVE_ALT)
 		add_fixed(&e, "ALTITUDE_M", r->alt, 2);
 	add(&e, "SOURCE_FORMAT=%s", format_name(r->format));
+	if (r->have & ROLLOVER_FIXED)
+		add(&e, "GPS_WEEK_ROLLOVER=1");
 	add_raw(&e, line, len);
 	return journal_send(s, e.iov, e.n);
 }
