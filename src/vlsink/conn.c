@@ -25,7 +25,12 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 		report_reject(&c->rp, conn_vehicle(c), R_CONTROL_CHAR, l->p, l->n);
 		return;
 	}
-	switch (parse_line(&c->session, l->p, l->n, &out)) {
+	enum verdict v = parse_line(&c->session, l->p, l->n, &out);
+	/* Before the record goes out: a T55 id prefix names the line's own
+	 * vehicle as well as the later ones. */
+	if (out.id[0])
+		memcpy(c->ident, out.id, sizeof(c->ident));
+	switch (v) {
 	case V_RECORD: {
 		struct origin o = { out.rec.vehicle[0] ? out.rec.vehicle : conn_vehicle(c),
 				    c->peer.text[0] ? c->peer.text : NULL };
@@ -37,9 +42,6 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 		break;
 	}
 	case V_IDENT:
-		memcpy(c->ident, out.id, sizeof(c->ident));
-		t->ignored++;
-		break;
 	case V_IGNORED:
 		t->ignored++;
 		break;

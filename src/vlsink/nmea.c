@@ -308,14 +308,25 @@ enum verdict nmea_parse(struct session *s, const char *p, size_t n, struct parse
 	unsigned x;
 	int sum = -1;
 
-	/* The checksum, if any, is the last three bytes: '*' and two hex digits. */
+	/* The checksum, if any, is the last three bytes: '*' and two hex digits.
+	 * Traccar's T55 family also sends a blank on either side of the '*'
+	 * ("A * 72") and fields after the checksum ("*71,11,8657..."), which
+	 * only strict mode turns away. */
 	size_t len = n - 1;
 	const char *star = memchr(body, '*', len);
 	if (star) {
-		if ((size_t)(p + n - star) != 3 || hexval(star[1]) < 0 || hexval(star[2]) < 0)
-			return reject(out, R_BAD_CHECKSUM);
-		sum = hexval(star[1]) << 4 | hexval(star[2]);
+		const char *h = star + 1, *end = p + n;
 		len = (size_t)(star - body);
+		if (s->checksum != CK_STRICT) {
+			if (len > 0 && body[len - 1] == ' ')
+				len--;
+			if (h < end && *h == ' ')
+				h++;
+		}
+		if (end - h < 2 || hexval(h[0]) < 0 || hexval(h[1]) < 0 ||
+		    (end - h > 2 && (s->checksum == CK_STRICT || h[2] != ',')))
+			return reject(out, R_BAD_CHECKSUM);
+		sum = hexval(h[0]) << 4 | hexval(h[1]);
 	}
 	scan_body(body, len, &f, &x);
 	size_t alen = f.n[0];

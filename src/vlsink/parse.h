@@ -21,7 +21,9 @@ struct session {
 
 struct parse_out {
 	struct record rec;
-	char id[VEHICLE_MAX + 1]; /* Set by V_IDENT. */
+	/* Set by V_IDENT, and by a T55 id prefix whatever the verdict, so that
+	 * one line may carry both an id and a record; else empty. */
+	char id[VEHICLE_MAX + 1];
 	enum reason why;          /* Set by V_REJECT. */
 };
 

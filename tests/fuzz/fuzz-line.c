@@ -23,9 +23,10 @@ static void one(struct stream *st, const char *p, size_t n, struct parse_out *ou
 {
 	fuzz_dirty(out);
 	*v = parse_line(&st->s, p, n, out);
-	fuzz_check_verdict(*v, out, st->ident);
-	if (*v == V_IDENT)
+	CHECK(out->id[0] == '\0' || fuzz_safe_id(out->id, sizeof(out->id), 0));
+	if (out->id[0])
 		memcpy(st->ident, out->id, sizeof(st->ident));
+	fuzz_check_verdict(*v, out, st->ident);
 	if (n == 0)
 		CHECK(*v == V_IGNORED);
 	if (*v == V_RECORD) {
@@ -37,7 +38,7 @@ static void one(struct stream *st, const char *p, size_t n, struct parse_out *ou
 			CHECK(p[0] != '$' && p[0] != '!' && p[0] != '{');
 			break;
 		default:
-			CHECK(p[0] == '$');
+			CHECK(memchr(p, '$', n) != NULL);
 		}
 	}
 }

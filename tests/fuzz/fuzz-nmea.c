@@ -34,19 +34,26 @@ static int hexdigit(char c)
 	return -1;
 }
 
-/* 1: "*HH" ends the line and matches; 0: no '*' at all; -1: anything else. */
+/* 1: "*HH" ends the line and matches; 2: it matches in one of the T55
+ * forms (a blank either side of the '*', ",..." after the digits); 0: no
+ * '*' at all; -1: anything else. */
 static int checksum_state(const char *p, size_t n)
 {
 	const char *star = n > 1 ? memchr(p + 1, '*', n - 1) : NULL;
+	const char *body_end, *h, *end = p + n;
 	unsigned x = 0;
 
 	if (!star)
 		return 0;
-	if ((size_t)(p + n - star) != 3 || hexdigit(star[1]) < 0 || hexdigit(star[2]) < 0)
+	body_end = star > p + 1 && star[-1] == ' ' ? star - 1 : star;
+	h = star + 1 < end && star[1] == ' ' ? star + 2 : star + 1;
+	if (end - h < 2 || hexdigit(h[0]) < 0 || hexdigit(h[1]) < 0 || (end - h > 2 && h[2] != ','))
 		return -1;
-	for (const char *q = p + 1; q < star; q++)
+	for (const char *q = p + 1; q < body_end; q++)
 		x ^= (unsigned char)*q;
-	return (int)x == (hexdigit(star[1]) << 4 | hexdigit(star[2])) ? 1 : -1;
+	if ((int)x != (hexdigit(h[0]) << 4 | hexdigit(h[1])))
+		return -1;
+	return body_end == star && h == star + 1 && end - h == 2 ? 1 : 2;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
