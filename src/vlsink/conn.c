@@ -18,6 +18,10 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 
 	t->lines++;
 	if (ev == LB_TOO_LONG) {
+		if (parse_overlong(l->p, l->n) == V_IGNORED) {
+			t->ignored++;
+			return;
+		}
 		report_reject(&c->rp, conn_vehicle(c), R_TOO_LONG, l->p, l->n);
 		return;
 	}

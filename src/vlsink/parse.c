@@ -55,3 +55,21 @@ enum verdict parse_line(struct session *s, const char *p, size_t n, struct parse
 	}
 	return csv_parse(p, n, out);
 }
+
+/* gpsd's SKY, with a satellite list, and other reports run well past
+ * --max-line; they carry no position, so only a TPV is worth a reject.
+ * gpsd writes the class first: {"class":"SKY",... */
+enum verdict parse_overlong(const char *p, size_t n)
+{
+	static const char head[] = "{\"class\":\"";
+	const size_t hn = sizeof(head) - 1;
+	size_t i = hn;
+
+	if (n <= hn || memcmp(p, head, hn))
+		return V_REJECT;
+	while (i < n && p[i] >= 'A' && p[i] <= 'Z')
+		i++;
+	if (i == hn || i >= n || p[i] != '"' || (i - hn == 3 && !memcmp(p + hn, "TPV", 3)))
+		return V_REJECT;
+	return V_IGNORED;
+}

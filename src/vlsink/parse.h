@@ -28,6 +28,8 @@ struct parse_out {
 };
 
 enum verdict parse_line(struct session *s, const char *p, size_t n, struct parse_out *out);
+/* A line over --max-line, from its first bytes: V_IGNORED or V_REJECT. */
+enum verdict parse_overlong(const char *p, size_t n);
 enum verdict nmea_parse(struct session *s, const char *p, size_t n, struct parse_out *out);
 enum verdict tpv_parse(const char *p, size_t n, struct parse_out *out);
 enum verdict csv_parse(const char *p, size_t n, struct parse_out *out);
