@@ -311,20 +311,26 @@ enum verdict nmea_parse(struct session *s, const char *p, size_t n, struct parse
 	/* The checksum, if any, is the last three bytes: '*' and two hex digits.
 	 * Traccar's T55 family also sends a blank on either side of the '*'
 	 * ("A * 72") and fields after the checksum ("*71,11,8657..."), which
-	 * only strict mode turns away. */
+	 * only strict mode turns away.  A blank before the '*' is never part of
+	 * the sentence, in any mode, so that every mode sees the same fields. */
 	size_t len = n - 1;
 	const char *star = memchr(body, '*', len);
 	if (star) {
 		const char *h = star + 1, *end = p + n;
+		int t55 = 0;
 		len = (size_t)(star - body);
-		if (s->checksum != CK_STRICT) {
-			if (len > 0 && body[len - 1] == ' ')
-				len--;
-			if (h < end && *h == ' ')
-				h++;
+		if (len > 0 && body[len - 1] == ' ') {
+			len--;
+			t55 = 1;
 		}
-		if (end - h < 2 || hexval(h[0]) < 0 || hexval(h[1]) < 0 ||
-		    (end - h > 2 && (s->checksum == CK_STRICT || h[2] != ',')))
+		if (h < end && *h == ' ') {
+			h++;
+			t55 = 1;
+		}
+		if (end - h > 2)
+			t55 = 1;
+		if (end - h < 2 || hexval(h[0]) < 0 || hexval(h[1]) < 0 || (end - h > 2 && h[2] != ',') ||
+		    (t55 && s->checksum == CK_STRICT))
 			return reject(out, R_BAD_CHECKSUM);
 		sum = hexval(h[0]) << 4 | hexval(h[1]);
 	}

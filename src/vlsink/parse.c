@@ -65,11 +65,11 @@ enum verdict parse_overlong(const char *p, size_t n)
 	const size_t hn = sizeof(head) - 1;
 	size_t i = hn;
 
-	if (n <= hn || memcmp(p, head, hn))
+	if (n <= hn || memcmp(p, head, hn) != 0)
 		return V_REJECT;
 	while (i < n && p[i] >= 'A' && p[i] <= 'Z')
 		i++;
-	if (i == hn || i >= n || p[i] != '"' || (i - hn == 3 && !memcmp(p + hn, "TPV", 3)))
+	if (i == hn || i >= n || p[i] != '"' || (i - hn == 3 && memcmp(p + hn, "TPV", 3) == 0))
 		return V_REJECT;
 	return V_IGNORED;
 }
