@@ -78,9 +78,9 @@ setup_file() {
 		local base=$BATS_FILE_TMPDIR/${log##*/}
 		grep -av '^#' "$log" >"$base.in" || true
 		local rc=0
-		"$VLSINK" --sink=stdout --format=json --merge=none <"$base.in" >"$base.out" 2>"$base.err" || rc=$?
+		"$VLSINK" --sink=stdout --format=json --merge=none --rollover=keep <"$base.in" >"$base.out" 2>"$base.err" || rc=$?
 		echo "$rc" >"$base.rc"
-		"$VLSINK" --sink=stdout --format=json <"$base.in" >"$base.merged" 2>/dev/null || true
+		"$VLSINK" --sink=stdout --format=json --rollover=keep <"$base.in" >"$base.merged" 2>/dev/null || true
 	done
 }
 

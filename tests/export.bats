@@ -315,6 +315,22 @@ line 11: not a JSON object'
 	grep -q 'line 3: unknown key: ".*colour' "$ERR"
 }
 
+@test "the rollover flag vlsink writes is read back; any other value of it is refused" {
+	local rec='"vehicle":"bus-1","time":"2019-04-07T00:00:00.000Z","lat":48.1173000,"lon":11.5166667,"format":"nmea-rmc"'
+	printf '{%s,"rollover":true}\n' "$rec" >"$T/in"
+	ex --input="$T/in" --output-format=csv
+	assert_equal "$status" 0
+	assert_equal "$(wc -l <"$OUT")" 2
+	printf '{%s,"rollover":%s}\n' "$rec" false "$rec" '"true"' "$rec" 1 "$rec" null >"$T/in"
+	ex --input="$T/in" --output-format=csv
+	assert_equal "$status" 65
+	run sed -n 's/^vlsink-export: \(line [0-9]*: [^:]*\): .*/\1/p' "$ERR"
+	assert_output 'line 1: bad rollover
+line 2: bad rollover
+line 3: bad rollover
+line 4: bad rollover'
+}
+
 @test "diagnostics stay bounded: thousands of bad lines, overlong lines, control bytes" {
 	{
 		for ((i = 0; i < 3000; i++)); do echo '{"lat":1,"lon":2,"x":3}'; done

@@ -251,3 +251,20 @@ pad_tpv() {
 	echo "peak RSS: 8 MiB line + 10k lines $long KiB"
 	((long - small < 1024))
 }
+
+@test "gpsd's SKY past --max-line is ignored, not logged; a TPV that long is too-long" {
+	local sats="" i
+	for ((i = 1; i <= 30; i++)); do
+		sats+="${sats:+,}{\"PRN\":$i,\"el\":40.0,\"az\":83.0,\"ss\":46.0,\"used\":true,\"gnssid\":0,\"svid\":$i}"
+	done
+	local sky="{\"class\":\"SKY\",\"device\":\"/dev/ttyACM0\",\"satellites\":[$sats]}"
+	local tpv="{\"class\":\"TPV\",\"device\":\"/dev/ttyACM0\",\"mode\":3,\"lat\":1.5,\"lon\":2.5,\"x\":\"$(printf '%*s' 1100 '' | tr ' ' x)\"}"
+	((${#sky} > 1500)) || fail "SKY is only ${#sky} bytes"
+	printf '%s\n%s\n%s\n' "$sky" "$tpv" "$sky" >"$T/in"
+	vl <"$T/in"
+	assert_equal "$status" 0
+	summary | grep -q ': eof: 0 accepted, 2 ignored, 1 rejected (too-long 1)'
+	run grep -c 'rejected' "$ERR"
+	assert_output 2
+	grep -q 'line 2 rejected (too-long)' "$ERR"
+}

@@ -112,7 +112,7 @@ bg_err_has() { # NAME TEXT
 	expect_entry ".VEHICLE_ID == \"$bus\" and .SOURCE_FORMAT" '{
 		"MESSAGE": "'"$bus"' at 48.1173000,11.5166667", "PRIORITY": "6",
 		"SYSLOG_IDENTIFIER": "vlsink", "VEHICLE_ID": "'"$bus"'",
-		"FIX_TIME": "1994-03-23T12:35:19.000Z", "LATITUDE": "48.1173000",
+		"FIX_TIME": "2024-03-23T12:35:19.000Z", "LATITUDE": "48.1173000",
 		"LONGITUDE": "11.5166667", "SPEED_MPS": "11.524", "COURSE_DEG": "84.40",
 		"ALTITUDE_M": "545.40", "FIX_QUALITY": "1", "SATELLITES_USED": "8", "HDOP": "0.90",
 		"FIX_MODE": null, "SOURCE_FORMAT": "nmea-gga",

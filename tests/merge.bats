@@ -36,15 +36,15 @@ start_vlsink() {
 }
 
 @test "two fixes of an RMC and a GGA each on a live connection: two records, in order" {
-	start_vlsink --date=1994-03-23
+	start_vlsink --date=2024-03-23
 	printf '%s\r\n%s\r\n' "$RMC" "$GGA" >&5
-	printf '%s\r\n%s\r\n' "$(nmea 'GPRMC,123520,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W')" \
+	printf '%s\r\n%s\r\n' "$(nmea 'GPRMC,123520,A,4807.038,N,01131.000,E,022.4,084.4,230324,003.1,W')" \
 		"$(nmea 'GPGGA,123520,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,')" >&5
 	# The first epoch ends with the second's first sentence; the second
 	# holds RMC and GGA, which the first taught is a whole cycle.
 	wait_until 10 bash -c "[[ \$(wc -l <'$OUT') == 2 ]]"
 	run jq -r .time "$OUT"
-	assert_output $'1994-03-23T12:35:19.000Z\n1994-03-23T12:35:20.000Z'
+	assert_output $'2024-03-23T12:35:19.000Z\n2024-03-23T12:35:20.000Z'
 }
 
 @test "idle timeout mid-epoch: the held fix is delivered, then the connection ends" {
@@ -85,10 +85,10 @@ in_ppoll() { read -r nr _ <"/proc/$1/syscall" && [[ $nr == 271 || $nr == 73 ]]; 
 
 @test "a new identification sentence ends the epoch: a fix is never given to the next vehicle" {
 	printf '%s\r\n%s\r\n%s\r\n' "$(nmea PGID,bus-1)" "$RMC" "$(nmea PGID,bus-2)" >"$T/two"
-	printf '%s\r\n' "$(nmea 'GPRMC,123520,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W')" >>"$T/two"
+	printf '%s\r\n' "$(nmea 'GPRMC,123520,A,4807.038,N,01131.000,E,022.4,084.4,230324,003.1,W')" >>"$T/two"
 	"$VLSINK" <"$T/two" >"$OUT" 2>"$ERR"
 	run jq -r '"\(.vehicle) \(.time)"' "$OUT"
-	assert_output $'bus-1 1994-03-23T12:35:19.000Z\nbus-2 1994-03-23T12:35:20.000Z'
+	assert_output $'bus-1 2024-03-23T12:35:19.000Z\nbus-2 2024-03-23T12:35:20.000Z'
 }
 
 @test "--format=raw is not merged: every accepted line as received" {

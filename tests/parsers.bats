@@ -103,3 +103,21 @@ repeat() {
 		"$(nmea "GPGGA,$tod,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")" \
 		"{\"time\":\"${day}T${tod:0:2}:${tod:2:2}:${tod:4:2}.000Z\",\"lat\":48.1173000,\"lon\":11.5166667,\"alt\":545.40,\"quality\":1,\"sats\":8,\"hdop\":0.90,\"format\":\"nmea-gga\"}"
 }
+
+@test "without RMC or --date, later GGA follow the first instead of the clock" {
+	# The first is dated today; one two hours earlier in the day then
+	# belongs to the next day, as the stream does not run backwards.
+	local now t day tod t2 day2 tod2
+	now=$(date -u +%s)
+	t=$((now - 60))
+	day=$(date -u -d "@$t" +%Y-%m-%d)
+	tod=$(date -u -d "@$t" +%H%M%S)
+	t2=$((t - 7200 + 86400))
+	day2=$(date -u -d "@$t2" +%Y-%m-%d)
+	tod2=$(date -u -d "@$t2" +%H%M%S)
+	case_check "following" "" "vlsink" \
+		"$(nmea "GPGGA,$tod,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")" \
+		"{\"time\":\"${day}T${tod:0:2}:${tod:2:2}:${tod:4:2}.000Z\",\"lat\":48.1173000,\"lon\":11.5166667,\"alt\":545.40,\"quality\":1,\"sats\":8,\"hdop\":0.90,\"format\":\"nmea-gga\"}" \
+		"$(nmea "GPGGA,$tod2,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")" \
+		"{\"time\":\"${day2}T${tod2:0:2}:${tod2:2:2}:${tod2:4:2}.000Z\",\"lat\":48.1173000,\"lon\":11.5166667,\"alt\":545.40,\"quality\":1,\"sats\":8,\"hdop\":0.90,\"format\":\"nmea-gga\"}"
+}

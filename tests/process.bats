@@ -51,7 +51,7 @@ teardown() {
 @test "bad values are usage errors (exit 64) with a one-line message naming the option" {
 	for arg in --sink=foo --sink=fifo: --sink= --format=xml --checksum=maybe --vehicle='a b' \
 		--vehicle= --vehicle="$(printf '%*s' 65 '' | tr ' ' v)" --date=2026-02-30 --date=2026-13-01 \
-		--date=26-01-01 --idle-timeout=0 --idle-timeout=86401 --idle-timeout=1s --max-line=63; do
+		--date=26-01-01 --idle-timeout=0 --idle-timeout=86401 --idle-timeout=1s --max-line=63 --rollover=maybe --rollover=; do
 		vl "$arg" </dev/null
 		assert_equal "$status" 64 "vlsink $arg"
 		assert_equal "$(wc -l <"$ERR")" 1 "vlsink $arg"
@@ -59,7 +59,7 @@ teardown() {
 	done
 	# The good values of the same options are accepted.
 	for arg in --checksum=strict --checksum=off --vehicle=a.b_c-d:e@f --date=2024-02-29 \
-		--idle-timeout=1 --idle-timeout=86400 --format=csv; do
+		--idle-timeout=1 --idle-timeout=86400 --format=csv --rollover=fix --rollover=keep; do
 		vl "$arg" </dev/null
 		assert_equal "$status" 0 "vlsink $arg"
 	done

@@ -132,7 +132,7 @@ load 'lib/scaleout'
 	run jq -r 'select(.SOURCE_FORMAT == "nmea-gga") | [.VEHICLE_ID, .FIX_TIME, .LATITUDE, .LONGITUDE,
 		.SPEED_MPS, .COURSE_DEG, .REMOTE_ADDR, .PRIORITY, (._SYSTEMD_UNIT | startswith("vlsink@")),
 		(._MACHINE_ID | length), ._HOSTNAME != null] | join(" ")' "$T/central"
-	assert_output "$v 1994-03-23T12:35:19.000Z 48.1173000 11.5166667 11.524 84.40 127.0.0.1 6 true 32 true"
+	assert_output "$v 2024-03-23T12:35:19.000Z 48.1173000 11.5166667 11.524 84.40 127.0.0.1 6 true 32 true"
 	run jq -r 'select(.SOURCE_FORMAT == "nmea-gga") | [.ALTITUDE_M, .FIX_QUALITY, .RAW_LINE] | join(" ")' "$T/central"
 	assert_output "545.40 1 $(nmea "$RMC_BODY")
 $(nmea "$GGA_BODY")"

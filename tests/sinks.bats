@@ -48,7 +48,7 @@ fifo_writers() {
 	run jq -c 'keys' "$OUT"
 	assert_output '["alt","course","format","hdop","lat","lon","peer","quality","sats","speed","time","vehicle"]'
 	jq -e '.vehicle == "bus-7" and .peer == "192.0.2.7:4242" and .format == "nmea-gga"
-		and .time == "1994-03-23T12:35:19.000Z"
+		and .time == "2024-03-23T12:35:19.000Z"
 		and (.lat - 48.1173 | fabs) < 1e-6 and (.lon - 11.5166667 | fabs) < 1e-6
 		and (.speed - 11.5236 | fabs) < 1e-3 and (.course - 84.4 | fabs) < 1e-6
 		and (.alt - 545.4 | fabs) < 1e-6 and .quality == 1 and .sats == 8 and .hdop == 0.9' "$OUT"
@@ -62,10 +62,24 @@ fifo_writers() {
 	run jq -c 'keys' "$OUT"
 	assert_output '["course","format","lat","lon","speed","time"]
 ["alt","format","hdop","lat","lon","quality","sats","time"]'
-	jq -e -s '(.[0] | .format == "nmea-rmc" and .time == "1994-03-23T12:35:19.000Z"
+	jq -e -s '(.[0] | .format == "nmea-rmc" and .time == "2024-03-23T12:35:19.000Z"
 			and (.speed - 11.5236 | fabs) < 1e-3 and (.course - 84.4 | fabs) < 1e-6)
-		and (.[1] | .format == "nmea-gga" and .time == "1994-03-23T12:35:19.000Z"
+		and (.[1] | .format == "nmea-gga" and .time == "2024-03-23T12:35:19.000Z"
 			and (.alt - 545.4 | fabs) < 1e-6)' "$OUT"
+}
+
+@test "a date moved past GPS week rollovers: rollover:true in JSON, and in CSV" {
+	printf '%s\n' "$(nmea 'GPRMC,000000,A,4807.038,N,01131.000,E,0.0,0.0,220899,,')" >"$T/in"
+	vl <"$T/in"
+	assert_equal "$status" 0
+	run jq -c '[.time, .rollover]' "$OUT"
+	assert_output '["2019-04-07T00:00:00.000Z",true]'
+	vl --format=csv <"$T/in"
+	run awk -F, '{ print NF, $2 }' "$OUT"
+	assert_output '13 2019-04-07T00:00:00.000Z'
+	vl --rollover=keep <"$T/in"
+	run jq -c '[.time, .rollover]' "$OUT"
+	assert_output '["1999-08-22T00:00:00.000Z",null]'
 }
 
 @test "--format=csv: vehicle,time,lat,lon,speed,course,alt,format,peer,mode,quality,sats,hdop; empty when unknown" {
@@ -75,7 +89,7 @@ fifo_writers() {
 	run awk -F, '{ print NF }' "$OUT"
 	assert_output 13
 	IFS=, read -r v t lat lon speed course alt format peer mode quality sats hdop <"$OUT"
-	assert_equal "$v,$t,$format,$peer" "bus-7,1994-03-23T12:35:19.000Z,nmea-gga,192.0.2.7:4242"
+	assert_equal "$v,$t,$format,$peer" "bus-7,2024-03-23T12:35:19.000Z,nmea-gga,192.0.2.7:4242"
 	[[ $lat == 48.1173* && $lon == 11.51666* && $speed == 11.52* && $course == 84.4* && $alt == 545.4* ]]
 	assert_equal "$mode,$quality,$sats,$hdop" ",1,8,0.90"
 

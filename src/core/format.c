@@ -202,6 +202,12 @@ size_t format_record(char *dst, enum out_format f, const struct record *r, const
 		quality(&w, r);
 	if (field(&w, "format", 1))
 		text(&w, format_name(r->format), strlen(format_name(r->format)));
+	/* JSON only: CSV columns stay as documented. */
+	static const char json_true[4] = { 't', 'r', 'u', 'e' };
+	if (w.json && field(&w, "rollover", r->have & ROLLOVER_FIXED)) {
+		memcpy(dst + w.n, json_true, sizeof(json_true));
+		w.n += sizeof(json_true);
+	}
 	if (field(&w, "peer", o->peer != NULL))
 		checked_text(&w, o->peer);
 	/* CSV's columns only ever grow at the end. */

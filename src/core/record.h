@@ -27,6 +27,8 @@ enum {
 	HAVE_QUALITY = 1 << 5, /* GGA fix quality. */
 	HAVE_SATS = 1 << 6,    /* Satellites used (GGA, GSA). */
 	HAVE_HDOP = 1 << 7,    /* Horizontal dilution of precision (GGA, GSA). */
+	/* Not a field: the date was moved forward past GPS week rollovers. */
+	ROLLOVER_FIXED = 1 << 8,
 };
 
 struct record {

@@ -16,7 +16,7 @@
  * name of each, so that both inputs are checked by the same rules. */
 enum slot {
 	F_VEHICLE, F_TIME, F_LAT, F_LON, F_SPEED, F_COURSE, F_ALT, F_HDOP, F_MODE, F_QUALITY, F_SATS, F_FORMAT, F_PEER,
-	F_COUNT
+	F_ROLLOVER, F_COUNT
 };
 
 extern const char *const journal_name[F_COUNT];

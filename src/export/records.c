@@ -16,12 +16,14 @@ const char *const journal_name[F_COUNT] = {
 	[F_ALT] = "ALTITUDE_M",	      [F_FORMAT] = "SOURCE_FORMAT", [F_PEER] = NULL,
 	[F_HDOP] = "HDOP",	      [F_MODE] = "FIX_MODE",	  [F_QUALITY] = "FIX_QUALITY",
 	[F_SATS] = "SATELLITES_USED",
+	[F_ROLLOVER] = "GPS_WEEK_ROLLOVER",
 };
 
 static const char *const json_key[F_COUNT] = {
 	[F_VEHICLE] = "vehicle", [F_TIME] = "time",	[F_LAT] = "lat",       [F_LON] = "lon",   [F_SPEED] = "speed",
 	[F_COURSE] = "course",	 [F_ALT] = "alt",	[F_FORMAT] = "format", [F_PEER] = "peer",
 	[F_HDOP] = "hdop",	 [F_MODE] = "mode",	[F_QUALITY] = "quality", [F_SATS] = "sats",
+	[F_ROLLOVER] = "rollover",
 };
 
 static const char *const bad_value[F_COUNT] = {
@@ -30,6 +32,7 @@ static const char *const bad_value[F_COUNT] = {
 	[F_ALT] = "bad alt",		[F_FORMAT] = "bad format", [F_PEER] = "bad peer",
 	[F_HDOP] = "bad hdop",		[F_MODE] = "bad mode",	  [F_QUALITY] = "bad quality",
 	[F_SATS] = "bad sats",
+	[F_ROLLOVER] = "bad rollover",
 };
 
 /* The ranges vlsink's own parsers accept, so that anything it wrote comes
@@ -118,6 +121,11 @@ static const char *text(enum slot f, const char *p, size_t n, struct record *r)
 		return bad_value[f];
 	case F_PEER:
 		return peer_ok(p, n) ? NULL : bad_value[f];
+	case F_ROLLOVER:
+		if (n != 1 || p[0] != '1')
+			return bad_value[f];
+		r->have |= ROLLOVER_FIXED;
+		return NULL;
 	default:
 		return bad_value[f];
 	}
@@ -153,6 +161,9 @@ static const char *member(enum slot f, const struct json_token *v, struct record
 			return bad_value[f];
 		return number(f, d, r);
 	}
+	/* vlsink writes the flag only when it is set. */
+	if (f == F_ROLLOVER)
+		return v->type == JSON_TRUE ? text(f, "1", 1, r) : bad_value[f];
 	if (v->type != JSON_STRING)
 		return bad_value[f];
 	if (v->escaped)

@@ -81,6 +81,10 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 
 	t->lines++;
 	if (ev == LB_TOO_LONG) {
+		if (parse_overlong(l->p, l->n) == V_IGNORED) {
+			t->ignored++;
+			return;
+		}
 		report_reject(&c->rp, conn_vehicle(c), R_TOO_LONG, l->p, l->n);
 		return;
 	}
@@ -88,7 +92,16 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 		report_reject(&c->rp, conn_vehicle(c), R_CONTROL_CHAR, l->p, l->n);
 		return;
 	}
-	switch (parse_line(&c->session, l->p, l->n, &out)) {
+	enum verdict v = parse_line(&c->session, l->p, l->n, &out);
+	/* A line may name its vehicle (an identification sentence, a T55 id
+	 * prefix): a held fix belongs to the vehicle that sent it, and the
+	 * line's own record to the one it names. */
+	if (out.id[0]) {
+		if (strcmp(c->ident, out.id))
+			close_epoch(c);
+		memcpy(c->ident, out.id, sizeof(c->ident));
+	}
+	switch (v) {
 	case V_RECORD:
 		t->accepted++;
 		if (c->merging && out.rec.format != SRC_CSV) {
@@ -107,12 +120,6 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 		t->ignored++;
 		break;
 	case V_IDENT:
-		/* A held fix belongs to the vehicle that sent it. */
-		if (strcmp(c->ident, out.id))
-			close_epoch(c);
-		memcpy(c->ident, out.id, sizeof(c->ident));
-		t->ignored++;
-		break;
 	case V_IGNORED:
 		t->ignored++;
 		break;

@@ -37,9 +37,10 @@ int main(int argc, char **argv)
 	c.sink = &sink;
 	c.session.checksum = opt.checksum;
 	c.session.now_ms = realtime_ms();
+	c.session.keep_rollover = opt.keep_rollover;
 	if (opt.have_date) {
-		c.session.have_ref = 1;
-		c.session.ref_ms = opt.date_days * MS_PER_DAY + MS_PER_DAY / 2;
+		c.session.dated = 1;
+		c.session.not_before_ms = opt.date_days * MS_PER_DAY;
 	}
 	input_peer(fd, &c.peer);
 	report_init(&c.rp, &sink, &c.peer);

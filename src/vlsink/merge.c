@@ -111,7 +111,7 @@ static void fold(struct epoch *e, const struct record *r, unsigned kind)
 	/* RMC and TPV know the date; GGA and GLL only infer it. */
 	if ((r->have & HAVE_TIME) && better(e, G_TIME, kind == K_RMC || kind == K_TPV ? 2 : 1)) {
 		d->time_ms = r->time_ms;
-		d->have |= HAVE_TIME;
+		d->have = (d->have & ~ROLLOVER_FIXED) | HAVE_TIME | (r->have & ROLLOVER_FIXED);
 	}
 	if ((r->have & HAVE_SPEED) && better(e, G_SPEED, rank)) {
 		d->speed = r->speed;

@@ -8,6 +8,12 @@
 #include "core/calendar.h"
 #include "core/scan.h"
 
+/* GPS counts weeks in ten bits, so a receiver that does not know which
+ * 1024-week era it is in reports dates 1024 weeks back after a rollover; the
+ * last one was at 2019-04-07T00:00Z (day 17993 of the Unix epoch). */
+#define ROLLOVER_MS (MS_PER_DAY * 7 * 1024)
+#define LAST_ROLLOVER_MS (MS_PER_DAY * 17993)
+
 /* A knot is one nautical mile (1852 m) an hour, exactly. */
 #define KNOT (1852.0 / 3600.0)
 
@@ -87,9 +93,12 @@ static int is_upper_alnum(const char *p, size_t n)
 	return n > 0;
 }
 
-/* ddmm.mmmm or dddmm.mmmm; leading zeros of the degrees may be missing. */
+/* ddmm.mmmm or dddmm.mmmm; leading zeros of the degrees may be missing, but
+ * not the two digits of the minutes and one of the degrees: with fewer than
+ * three digits before the point the field holds decimal degrees (sent by
+ * some trackers), which read as minutes would land near 0N 0E. */
 static enum reason coordinate(const char *p, size_t n, const char *h, size_t hn, char pos, char neg,
-			      double lim, double *out)
+			      double lim, size_t max_digits, double *out)
 {
 	double v;
 
@@ -101,6 +110,10 @@ static enum reason coordinate(const char *p, size_t n, const char *h, size_t hn,
 	 * on the eighteen digits that scan_decimal lets through. */
 	if (v >= (lim + 1) * 100)
 		return R_OUT_OF_RANGE;
+	const char *dot = memchr(p, '.', n);
+	size_t digits = dot ? (size_t)(dot - p) : n;
+	if (digits < 3 || digits > max_digits)
+		return R_SYNTAX;
 	double deg = (double)(int)(v / 100);
 	double min = v - deg * 100;
 	v = deg + min / 60;
@@ -118,9 +131,9 @@ static enum reason position(const struct fields *f, int i, struct record *r)
 		return R_SYNTAX;
 	if (f->n[i] == 0 || f->n[i + 2] == 0)
 		return R_NO_FIX;
-	why = coordinate(f->p[i], f->n[i], f->p[i + 1], f->n[i + 1], 'N', 'S', 90, &r->lat);
+	why = coordinate(f->p[i], f->n[i], f->p[i + 1], f->n[i + 1], 'N', 'S', 90, 4, &r->lat);
 	if (why == R_NONE)
-		why = coordinate(f->p[i + 2], f->n[i + 2], f->p[i + 3], f->n[i + 3], 'E', 'W', 180, &r->lon);
+		why = coordinate(f->p[i + 2], f->n[i + 2], f->p[i + 3], f->n[i + 3], 'E', 'W', 180, 5, &r->lon);
 	return why;
 }
 
@@ -177,28 +190,45 @@ static enum verdict gsa(const struct fields *f, struct record *r)
 	return V_QUALITY;
 }
 
-/* A time of day becomes a full time on the date of the reference (the last
- * RMC of the connection, or now), moved by a day when that brings it closer:
- * 23:59:59 after an RMC at 00:00:01 belongs to the day before. */
+/* How far a time of day may step back before it is taken for the next day:
+ * the sentences of one epoch come in any order and a tracker may resend a fix
+ * a little late, but a stream never steps back hours. */
+#define DATE_SLACK_MS (INT64_C(10) * 60 * 1000)
+
+static int64_t day_of(int64_t ms)
+{
+	return ms / MS_PER_DAY - (ms % MS_PER_DAY < 0);
+}
+
+/* A time of day becomes the earliest full time at or after the session's
+ * not_before, which only ever moves forward: 23:59:59 just after an RMC at
+ * 00:00:01 belongs to the day before, 07:00 after 18:00 to the day after.
+ * With nothing to go by, the first is placed nearest to the clock. */
 static enum reason date_time_of_day(struct session *s, int64_t tod, struct record *r)
 {
-	int64_t base = s->have_ref ? s->ref_ms : s->now_ms;
-	int64_t day = base / MS_PER_DAY - (base % MS_PER_DAY < 0);
-	int64_t t = day * MS_PER_DAY + tod;
+	int64_t t;
 
-	if (t - base > MS_PER_DAY / 2)
-		t -= MS_PER_DAY;
-	else if (base - t > MS_PER_DAY / 2)
-		t += MS_PER_DAY;
-	/* Each sentence may move the date by up to half a day, so a long enough
-	 * stream of crafted times would walk it anywhere: keep it within the
-	 * years every other time in vlsink is held to. */
+	if (s->dated) {
+		t = day_of(s->not_before_ms) * MS_PER_DAY + tod;
+		if (t < s->not_before_ms)
+			t += MS_PER_DAY;
+	} else {
+		t = day_of(s->now_ms) * MS_PER_DAY + tod;
+		if (t - s->now_ms > MS_PER_DAY / 2)
+			t -= MS_PER_DAY;
+		else if (s->now_ms - t > MS_PER_DAY / 2)
+			t += MS_PER_DAY;
+	}
+	/* Each sentence may move the date forward by up to a day, so a long
+	 * enough stream of crafted times would walk it anywhere: keep it within
+	 * the years every other time in vlsink is held to. */
 	if (t < 0 || t >= days_from_civil(2200, 1, 1) * MS_PER_DAY)
 		return R_BAD_TIME;
 	r->time_ms = t;
 	r->have |= HAVE_TIME;
-	if (s->have_ref)
-		s->ref_ms = t;
+	if (!s->dated || t - DATE_SLACK_MS > s->not_before_ms)
+		s->not_before_ms = t - DATE_SLACK_MS;
+	s->dated = 1;
 	return R_NONE;
 }
 
@@ -229,8 +259,18 @@ static enum reason rmc(struct session *s, const struct fields *f, struct record 
 		return R_BAD_TIME;
 	r->time_ms = days_from_civil(year, m, d) * MS_PER_DAY + tod;
 	r->have |= HAVE_TIME;
-	s->ref_ms = r->time_ms;
-	s->have_ref = 1;
+	/* A date before the last rollover is moved forward 1024 weeks at a time
+	 * (twice for receivers from before 1999) while that does not put it in
+	 * the future: the clock plus a day, for a receiver ahead of a slow
+	 * host clock.  Fixes really that old stay, as their moved date would
+	 * still be to come. */
+	while (!s->keep_rollover && r->time_ms < LAST_ROLLOVER_MS &&
+	       r->time_ms + ROLLOVER_MS <= s->now_ms + MS_PER_DAY) {
+		r->time_ms += ROLLOVER_MS;
+		r->have |= ROLLOVER_FIXED;
+	}
+	s->not_before_ms = r->time_ms - DATE_SLACK_MS;
+	s->dated = 1;
 	r->format = SRC_NMEA_RMC;
 	return R_NONE;
 }
@@ -270,8 +310,10 @@ static enum reason gll(struct session *s, const struct fields *f, struct record 
 
 	if (f->count < 5)
 		return R_SYNTAX;
-	if ((f->count > 6 && f->n[6] == 1 && f->p[6][0] == 'V') ||
-	    (f->count > 7 && f->n[7] == 1 && f->p[7][0] == 'N'))
+	/* NMEA 1.5 sent no status; from 2.0 on it is A or V, as in RMC. */
+	if (f->count > 6 && (f->n[6] != 1 || (f->p[6][0] != 'A' && f->p[6][0] != 'V')))
+		return R_SYNTAX;
+	if ((f->count > 6 && f->p[6][0] == 'V') || (f->count > 7 && f->n[7] == 1 && f->p[7][0] == 'N'))
 		return R_NO_FIX;
 	if ((why = position(f, 1, r)) != R_NONE)
 		return why;
@@ -305,14 +347,31 @@ enum verdict nmea_parse(struct session *s, const char *p, size_t n, struct parse
 	unsigned x;
 	int sum = -1;
 
-	/* The checksum, if any, is the last three bytes: '*' and two hex digits. */
+	/* The checksum, if any, is the last three bytes: '*' and two hex digits.
+	 * Traccar's T55 family also sends a blank on either side of the '*'
+	 * ("A * 72") and fields after the checksum ("*71,11,8657..."), which
+	 * only strict mode turns away.  A blank before the '*' is never part of
+	 * the sentence, in any mode, so that every mode sees the same fields. */
 	size_t len = n - 1;
 	const char *star = memchr(body, '*', len);
 	if (star) {
-		if ((size_t)(p + n - star) != 3 || hexval(star[1]) < 0 || hexval(star[2]) < 0)
-			return reject(out, R_BAD_CHECKSUM);
-		sum = hexval(star[1]) << 4 | hexval(star[2]);
+		const char *h = star + 1, *end = p + n;
+		int t55 = 0;
 		len = (size_t)(star - body);
+		if (len > 0 && body[len - 1] == ' ') {
+			len--;
+			t55 = 1;
+		}
+		if (h < end && *h == ' ') {
+			h++;
+			t55 = 1;
+		}
+		if (end - h > 2)
+			t55 = 1;
+		if (end - h < 2 || hexval(h[0]) < 0 || hexval(h[1]) < 0 || (end - h > 2 && h[2] != ',') ||
+		    (t55 && s->checksum == CK_STRICT))
+			return reject(out, R_BAD_CHECKSUM);
+		sum = hexval(h[0]) << 4 | hexval(h[1]);
 	}
 	scan_body(body, len, &f, &x);
 	size_t alen = f.n[0];

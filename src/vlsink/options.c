@@ -30,6 +30,9 @@ static const char usage_text[] =
 	"  --vehicle=ID         vehicle id when the stream does not name one\n"
 	"  --date=YYYY-MM-DD    date of GGA/GLL sentences before the first RMC\n"
 	"                       (default: today, UTC)\n"
+	"  --rollover=MODE      RMC dates before 2019-04-07: fix moves them on by\n"
+	"                       1024-week GPS rollovers while not in the future,\n"
+	"                       keep leaves them (default fix)\n"
 	"  --idle-timeout=SECS  close a connection that completes no line for SECS,\n"
 	"                       1-86400 (default 300 on sockets, none on pipes/files)\n"
 	"  --merge=MODE         epoch: the sentences of one fix (RMC, GGA, GLL, GSA,\n"
@@ -78,7 +81,7 @@ void config_parse(int argc, char **argv, struct config *o)
 {
 	enum {
 		O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE, O_MERGE, O_KEEP_ZERO,
-		O_KEEP_DUP, O_FUTURE, O_PAST, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP
+		O_KEEP_DUP, O_FUTURE, O_PAST, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP, O_ROLLOVER
 	};
 	static const struct option longopts[] = {
 		{ "sink", required_argument, NULL, O_SINK },
@@ -97,6 +100,7 @@ void config_parse(int argc, char **argv, struct config *o)
 		{ "min-period", required_argument, NULL, O_PERIOD },
 		{ "min-distance", required_argument, NULL, O_DISTANCE },
 		{ "max-hdop", required_argument, NULL, O_HDOP },
+		{ "rollover", required_argument, NULL, O_ROLLOVER },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -197,6 +201,14 @@ void config_parse(int argc, char **argv, struct config *o)
 			break;
 		case O_HDOP:
 			o->filter.max_hdop = decimal_arg("max-hdop", optarg, 100);
+			break;
+		case O_ROLLOVER:
+			if (!strcmp(optarg, "fix"))
+				o->keep_rollover = 0;
+			else if (!strcmp(optarg, "keep"))
+				o->keep_rollover = 1;
+			else
+				usage_error("--rollover=%s: expected fix or keep", optarg);
 			break;
 		case O_IDLE:
 			o->idle_timeout = number_arg("idle-timeout", optarg, 1, IDLE_LIMIT);

@@ -24,6 +24,7 @@ struct config {
 	enum checksum_mode checksum;
 	size_t max_line;
 	const char *vehicle;
+	int keep_rollover;
 	int have_date;
 	int64_t date_days;
 	int idle_timeout; /* Seconds; 0 when not applied. */

@@ -11,17 +11,25 @@
 struct session {
 	enum checksum_mode checksum;
 	int64_t now_ms;  /* Wall clock, refreshed by the caller. */
-	int64_t ref_ms;  /* Last full fix time, for sentences without a date. */
-	int have_ref;    /* ref_ms came from an RMC (or --date). */
+	/* GGA and GLL carry a time of day only: they are dated at or after
+	 * this, which an RMC sets, --date starts at the date's midnight, and
+	 * every dated time of day moves forward. */
+	int64_t not_before_ms;
+	int dated; /* not_before_ms is set. */
+	int keep_rollover; /* --rollover=keep: RMC dates as sent. */
 };
 
 struct parse_out {
 	struct record rec;
-	char id[VEHICLE_MAX + 1]; /* Set by V_IDENT. */
+	/* Set by V_IDENT, and by a T55 id prefix whatever the verdict, so that
+	 * one line may carry both an id and a record; else empty. */
+	char id[VEHICLE_MAX + 1];
 	enum reason why;          /* Set by V_REJECT. */
 };
 
 enum verdict parse_line(struct session *s, const char *p, size_t n, struct parse_out *out);
+/* A line over --max-line, from its first bytes: V_IGNORED or V_REJECT. */
+enum verdict parse_overlong(const char *p, size_t n);
 enum verdict nmea_parse(struct session *s, const char *p, size_t n, struct parse_out *out);
 enum verdict tpv_parse(const char *p, size_t n, struct parse_out *out);
 enum verdict csv_parse(const char *p, size_t n, struct parse_out *out);

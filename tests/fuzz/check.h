@@ -235,7 +235,8 @@ static inline void fuzz_check_record(const struct record *r)
 		tmin = days_from_civil(1969, 1, 1) * MS_PER_DAY;
 		tmax = days_from_civil(2201, 1, 1) * MS_PER_DAY;
 	}
-	CHECK((r->have & ~(unsigned)(HAVE_TIME | HAVE_SPEED | HAVE_COURSE | HAVE_ALT)) == 0);
+	CHECK((r->have & ~(unsigned)(HAVE_TIME | HAVE_SPEED | HAVE_COURSE | HAVE_ALT | ROLLOVER_FIXED)) == 0);
+	CHECK(!(r->have & ROLLOVER_FIXED) || (r->format == SRC_NMEA_RMC && (r->have & HAVE_TIME)));
 	CHECK((unsigned)r->format <= SRC_CSV);
 	CHECK(isfinite(r->lat) && r->lat >= -90 && r->lat <= 90);
 	CHECK(isfinite(r->lon) && r->lon >= -180 && r->lon <= 180);

@@ -10,14 +10,14 @@
 #include "check.h"
 
 /* The reference dates a session can start with: none (now is used), and the
- * two ends of what --date accepts, at noon as main.c sets them. */
+ * two ends of what --date accepts, at midnight as main.c sets them. */
 static int64_t ref_for(int i)
 {
 	switch (i) {
 	case 1:
-		return days_from_civil(1970, 1, 1) * MS_PER_DAY + MS_PER_DAY / 2;
+		return days_from_civil(1970, 1, 1) * MS_PER_DAY;
 	case 2:
-		return days_from_civil(2199, 12, 31) * MS_PER_DAY + MS_PER_DAY / 2;
+		return days_from_civil(2199, 12, 31) * MS_PER_DAY;
 	default:
 		return 0;
 	}
@@ -34,19 +34,26 @@ static int hexdigit(char c)
 	return -1;
 }
 
-/* 1: "*HH" ends the line and matches; 0: no '*' at all; -1: anything else. */
+/* 1: "*HH" ends the line and matches; 2: it matches in one of the T55
+ * forms (a blank either side of the '*', ",..." after the digits); 0: no
+ * '*' at all; -1: anything else. */
 static int checksum_state(const char *p, size_t n)
 {
 	const char *star = n > 1 ? memchr(p + 1, '*', n - 1) : NULL;
+	const char *body_end, *h, *end = p + n;
 	unsigned x = 0;
 
 	if (!star)
 		return 0;
-	if ((size_t)(p + n - star) != 3 || hexdigit(star[1]) < 0 || hexdigit(star[2]) < 0)
+	body_end = star > p + 1 && star[-1] == ' ' ? star - 1 : star;
+	h = star + 1 < end && star[1] == ' ' ? star + 2 : star + 1;
+	if (end - h < 2 || hexdigit(h[0]) < 0 || hexdigit(h[1]) < 0 || (end - h > 2 && h[2] != ','))
 		return -1;
-	for (const char *q = p + 1; q < star; q++)
+	for (const char *q = p + 1; q < body_end; q++)
 		x ^= (unsigned char)*q;
-	return (int)x == (hexdigit(star[1]) << 4 | hexdigit(star[2])) ? 1 : -1;
+	if ((int)x != (hexdigit(h[0]) << 4 | hexdigit(h[1])))
+		return -1;
+	return body_end == star && h == star + 1 && end - h == 2 ? 1 : 2;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -72,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (v[m] == V_RECORD)
 				CHECK(out[m].rec.format <= SRC_NMEA_GLL);
 			if (v[m] == V_RECORD && out[m].rec.format == SRC_NMEA_RMC)
-				CHECK(s.have_ref && s.ref_ms == out[m].rec.time_ms);
+				CHECK(s.dated && s.not_before_ms < out[m].rec.time_ms);
 		}
 		/* strict accepts a subset of lenient, lenient a subset of off. */
 		for (int m = 0; m < 2; m++) {

@@ -180,8 +180,9 @@ nmea() {
 }
 
 # A few fixed sentences with known decodings.
-#   RMC: 1994-03-23T12:35:19Z, 48.1173 N, 11.516667 E, 22.4 kn, 84.4 deg
-RMC_BODY='GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230394,003.1,W'
+#   RMC: 2024-03-23T12:35:19Z (after the last GPS week rollover, so
+#   --rollover=fix leaves it alone), 48.1173 N, 11.516667 E, 22.4 kn, 84.4 deg
+RMC_BODY='GPRMC,123519,A,4807.038,N,01131.000,E,022.4,084.4,230324,003.1,W'
 #   GGA: 12:35:19 (date from the RMC before it), 545.4 m
 GGA_BODY='GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,'
 GSV_BODY='GPGSV,2,1,08,01,40,083,46,02,17,308,41,12,07,344,39,14,22,228,45'
