@@ -268,9 +268,10 @@ launcher_check() {
 	local elapsed
 	elapsed=$(sed -n 's/.*: elapsed \([0-9.]*\) s.*/\1/p' <<<"$stderr")
 	awk -v e="$elapsed" 'BEGIN { exit !(e >= 1.0 && e < 4.0) }' || fail "elapsed $elapsed s, expected about 1.15"
-	wait_until 5 lines_at_least "$T/ssa.out" 96
+	# Its 48 sentences are 24 fixes.
+	wait_until 5 lines_at_least "$T/ssa.out" 48
 	sleep 0.2
-	expect_per_vehicle "$T/ssa.out" 48 sim- 2
+	expect_per_vehicle "$T/ssa.out" 24 sim- 2
 	# Each connection got the whole capture: the same records as the file
 	# piped into vlsink, but for the vehicle and the peer.
 	"$VLSINK" <"$TOP/examples/bus-42.nmea" 2>/dev/null | jq -c 'del(.vehicle, .peer)' >"$T/want"
@@ -284,9 +285,10 @@ launcher_check() {
 	run --separate-stderr "$REPLAY" --file-ids --fast --count=108 "127.0.0.1:$PORT" "$TOP/examples/bus-42.nmea"
 	assert_success
 	[[ $stderr == *"108 lines sent"* ]]
-	wait_until 5 lines_at_least "$T/ssa.out" $((96 + 96))
+	# Two connections, the file once each: 24 fixes each.
+	wait_until 5 lines_at_least "$T/ssa.out" $((48 + 48))
 	sleep 0.2
-	assert_equal "$(jq -r 'select(.vehicle == "bus-42")' "$T/ssa.out" | jq -s length)" 96
+	assert_equal "$(jq -r 'select(.vehicle == "bus-42")' "$T/ssa.out" | jq -s length)" 48
 }
 
 @test "replay --idle: holds connections, reports when the peer's idle timeout closes them" {
@@ -355,15 +357,17 @@ launcher_check() {
 	wait_exit "$chain" 30
 	[[ $status == 0 ]] || fail "collector | loader exited $status: $(cat "$T/chain.err")"
 
-	assert_equal "$(psql_val -c 'SELECT count(*) FROM positions')" 1048
-	local want="bus-42|48" i
+	# 20 x 50 generated fixes, and bus-42's 24.
+	assert_equal "$(psql_val -c 'SELECT count(*) FROM positions')" 1024
+	local want="bus-42|24" i
 	for ((i = 1; i <= 20; i++)); do want+=$'\n'"sim-$i|50"; done
 	assert_equal "$(psql_val -c 'SELECT vehicle, count(*) FROM positions GROUP BY 1' | sort -t'|' -k1,1V)" \
 		"$(sort -t'|' -k1,1V <<<"$want")"
-	# Coordinates: bus-42's first RMC, 5231.3188 N 01324.7981 E.
-	assert_equal "$(psql_val -c "SELECT lat, lon, speed_mps, course_deg, format FROM positions
-		WHERE vehicle = 'bus-42' AND fix_time = '2026-11-25T23:59:50Z' AND format = 'nmea-rmc'")" \
-		"52.52198|13.4133017|6.173|60|nmea-rmc"
+	# Coordinates: bus-42's first fix, 5231.3188 N 01324.7981 E, its RMC's
+	# speed and course merged with its GGA.
+	assert_equal "$(psql_val -c "SELECT lat, lon, speed_mps, course_deg, alt_m, format FROM positions
+		WHERE vehicle = 'bus-42' AND fix_time = '2026-11-25T23:59:50Z'")" \
+		"52.52198|13.4133017|6.173|60|35|nmea-gga"
 	# sim-3 starts its square at 48.2 N 8.0 E on 2026-01-01 at midnight UTC.
 	assert_equal "$(psql_val -c "SELECT lat, lon, peer LIKE '127.0.0.1:%' FROM positions
 		WHERE vehicle = 'sim-3' AND fix_time = '2026-01-01T00:00:00Z'")" "48.2|8|t"
@@ -519,7 +523,8 @@ jq_check_records() {
 
 jq_positions() {
 	"$EX/jq/testdata/run-streams.sh" "$VLSINK" --sink=stdout --format=json >"$T/positions.jsonl" 2>"$T/vlsink.err"
-	[[ $(line_count "$T/positions.jsonl") == 92 ]] || fail "run-streams.sh: $(line_count "$T/positions.jsonl") records, expected 92"
+	# bus-42's 48 sentences are 24 fixes, one record each.
+	[[ $(line_count "$T/positions.jsonl") == 68 ]] || fail "run-streams.sh: $(line_count "$T/positions.jsonl") records, expected 68"
 }
 
 @test "jq recipes on vlsink's JSON lines and stderr" {
@@ -558,7 +563,7 @@ jq_positions() {
 	ct_exec journalctl --sync
 	_entries() {
 		ct_exec journalctl --no-pager -q -o json -t vlsink >"$T/journal.json"
-		(($(line_count "$T/journal.json") >= 108))
+		(($(line_count "$T/journal.json") >= 84))
 	}
 	ct_wait_until 10 _entries
 	jq_check_records "$T/journal.json"

@@ -7,7 +7,8 @@
 #     passed through as they are;
 #   - `journalctl -o json` entries (every value a string): an entry of
 #     SYSLOG_IDENTIFIER=vlsink with a LATITUDE becomes the same record as
-#     vlsink's JSON line, {vehicle,time,lat,lon,speed,course,alt,format,peer}
+#     vlsink's JSON line, {vehicle,time,lat,lon,speed,course,alt,mode,
+#     quality,sats,hdop,format,rollover,peer}
 #     with numbers as numbers and absent fields left out; every other entry
 #     (rejects, summaries, other programs) gives nothing.
 def record:
@@ -22,7 +23,12 @@ def record:
 			speed: (.SPEED_MPS | num),
 			course: (.COURSE_DEG | num),
 			alt: (.ALTITUDE_M | num),
+			mode: (.FIX_MODE | num),
+			quality: (.FIX_QUALITY | num),
+			sats: (.SATELLITES_USED | num),
+			hdop: (.HDOP | num),
 			format: .SOURCE_FORMAT,
+			rollover: (if .GPS_WEEK_ROLLOVER == "1" then true else null end),
 			peer: (if .REMOTE_ADDR == null then null
 				elif .REMOTE_PORT == null then .REMOTE_ADDR
 				elif (.REMOTE_ADDR | contains(":")) then "[\(.REMOTE_ADDR)]:\(.REMOTE_PORT)"
