@@ -168,7 +168,7 @@ install: all
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	install -D -m 0644 units/vlsink.sysusers $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
-	for d in vlsink@.service.d/fifo.conf vlsink-collect.service.d/chain.conf; do \
+	for d in vlsink@.service.d/fifo.conf vlsink@.service.d/devices.conf vlsink-collect.service.d/chain.conf; do \
 		install -d $(DESTDIR)$(DOCDIR)/units/$$(dirname $$d) && \
 		sed 's|@BINDIR@|$(BINDIR)|g' examples/units/$$d > $(DESTDIR)$(DOCDIR)/units/$$d || exit 1; \
 	done

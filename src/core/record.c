@@ -12,6 +12,7 @@ static const char *const reasons[R_COUNT] = {
 	[R_OUT_OF_RANGE] = "out-of-range",
 	[R_BAD_TIME] = "bad-time",
 	[R_CONTROL_CHAR] = "control-char",
+	[R_UNKNOWN_DEVICE] = "unknown-device",
 };
 
 const char *reason_name(enum reason r)

@@ -65,6 +65,7 @@ enum reason {
 	R_OUT_OF_RANGE,
 	R_BAD_TIME,
 	R_CONTROL_CHAR,
+	R_UNKNOWN_DEVICE, /* Names a vehicle not in --devices. */
 	R_COUNT
 };
 

@@ -74,6 +74,29 @@ static void close_epoch(struct conn *c)
 	deliver_merged(c);
 }
 
+/* With --devices, the connection's own vehicle (its identification, else
+ * --vehicle, else the peer's address) must be listed; checked when it is
+ * first needed and again whenever a new identification comes.  0: go on. */
+static int check_identity(struct conn *c)
+{
+	const char *v = conn_vehicle(c);
+	int ok;
+
+	if (!c->devices || c->identity_ok)
+		return 0;
+	if (c->ident[0] || c->opt->vehicle)
+		ok = devices_has_id(c->devices, v);
+	else
+		ok = devices_has_addr(c->devices, c->peer.addr);
+	if (ok) {
+		c->identity_ok = 1;
+		return 0;
+	}
+	report_refused(&c->rp, v ? v : "(unknown peer)");
+	c->refused = 1;
+	return -1;
+}
+
 static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 {
 	struct parse_out out;
@@ -97,12 +120,24 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 	 * prefix): a held fix belongs to the vehicle that sent it, and the
 	 * line's own record to the one it names. */
 	if (out.id[0]) {
-		if (strcmp(c->ident, out.id))
+		if (strcmp(c->ident, out.id)) {
 			close_epoch(c);
+			c->identity_ok = 0;
+		}
 		memcpy(c->ident, out.id, sizeof(c->ident));
+		if (check_identity(c))
+			return;
 	}
 	switch (v) {
 	case V_RECORD:
+		/* A line that names its own vehicle (CSV) is turned away alone;
+		 * a connection whose own device is unknown ends. */
+		if (c->devices && out.rec.vehicle[0] && !devices_has_id(c->devices, out.rec.vehicle)) {
+			report_reject(&c->rp, out.rec.vehicle, R_UNKNOWN_DEVICE, l->p, l->n);
+			break;
+		}
+		if (!out.rec.vehicle[0] && check_identity(c))
+			return;
 		t->accepted++;
 		if (c->merging && out.rec.format != SRC_CSV) {
 			merge_add(&c->merge, &out.rec, 0, l->p, l->n);
@@ -167,8 +202,13 @@ int conn_serve(struct conn *c, int fd)
 		linebuf_commit(&c->lb, n);
 		c->session.now_ms = realtime_ms();
 		uint64_t before = t->lines;
-		while ((ev = linebuf_next(&c->lb, &l)) != LB_NONE)
+		while (!c->refused && (ev = linebuf_next(&c->lb, &l)) != LB_NONE)
 			handle(c, ev, &l);
+		if (c->refused) {
+			t->end = "unknown-device";
+			close_epoch(c);
+			break;
+		}
 		if (c->merge_fed) {
 			c->merge_wake = monotonic_ms() + MERGE_HOLD_MS;
 			c->merge_fed = 0;

@@ -4,6 +4,7 @@
 #define VLSINK_CONN_H
 
 #include "core/linebuf.h"
+#include "devices.h"
 #include "filter.h"
 #include "merge.h"
 #include "options.h"
@@ -27,6 +28,9 @@ struct conn {
 	const char *vehicle; /* For records without an id of their own. */
 	uint64_t undelivered; /* Records parsed after the sink failed. */
 	int failed;
+	const struct devices *devices; /* --devices, or NULL. */
+	int identity_ok;               /* The connection's own vehicle was found in it. */
+	int refused;                   /* ... or was not: the connection ends. */
 };
 
 /* Sets up framing, merging and filters; -1 when out of memory. */

@@ -48,6 +48,17 @@ int main(int argc, char **argv)
 	if (!opt.idle_given)
 		opt.idle_timeout = input_is_socket(fd) ? IDLE_DEFAULT : 0;
 
+	struct devices devices;
+	if (opt.devices) {
+		size_t line;
+		const char *why;
+		if (devices_load(&devices, opt.devices, &line, &why) < 0) {
+			if (line)
+				die(EXIT_CONFIG, "%s: line %zu: %s", opt.devices, line, why);
+			die(EXIT_CONFIG, "%s: %s", opt.devices, why);
+		}
+		c.devices = &devices;
+	}
 	if (conn_init(&c) < 0)
 		die(EXIT_SOFTWARE, "out of memory");
 	/* A sink that never opened is reported like one that failed later: the
@@ -66,7 +77,11 @@ int main(int argc, char **argv)
 	report_summary(&c.rp, conn_vehicle(&c));
 	sink_close(&sink);
 	conn_free(&c);
+	if (c.devices)
+		devices_free(&devices);
 	if (r < 0)
 		return EXIT_OUTPUT;
+	if (c.refused)
+		return EXIT_NOPERM;
 	return strcmp(c.rp.t.end, "input-error") ? EXIT_OK : EXIT_INPUT;
 }

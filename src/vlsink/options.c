@@ -33,6 +33,8 @@ static const char usage_text[] =
 	"  --rollover=MODE      RMC dates before 2019-04-07: fix moves them on by\n"
 	"                       1024-week GPS rollovers while not in the future,\n"
 	"                       keep leaves them (default fix)\n"
+	"  --devices=PATH       only the devices listed in PATH may report (ids, or\n"
+	"                       addr:IP[/PREFIX] for vehicles known by address)\n"
 	"  --idle-timeout=SECS  close a connection that completes no line for SECS,\n"
 	"                       1-86400 (default 300 on sockets, none on pipes/files)\n"
 	"  --merge=MODE         epoch: the sentences of one fix (RMC, GGA, GLL, GSA,\n"
@@ -52,7 +54,8 @@ static const char usage_text[] =
 	"  -V, --version        show the version and exit\n"
 	"\n"
 	"Exit status: 0 stream ended and every record delivered; 64 usage error;\n"
-	"66 input error; 70 internal error; 74 sink failure (records not delivered).\n"
+	"66 input error; 70 internal error; 74 sink failure (records not delivered);\n"
+	"77 the device is not in --devices; 78 the --devices file is unusable.\n"
 	"See vlsink(1).\n";
 
 /* A year: a filter window beyond that filters nothing a tracker sends. */
@@ -81,7 +84,7 @@ void config_parse(int argc, char **argv, struct config *o)
 {
 	enum {
 		O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE, O_MERGE, O_KEEP_ZERO,
-		O_KEEP_DUP, O_FUTURE, O_PAST, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP, O_ROLLOVER
+		O_KEEP_DUP, O_FUTURE, O_PAST, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP, O_ROLLOVER, O_DEVICES
 	};
 	static const struct option longopts[] = {
 		{ "sink", required_argument, NULL, O_SINK },
@@ -101,6 +104,7 @@ void config_parse(int argc, char **argv, struct config *o)
 		{ "min-distance", required_argument, NULL, O_DISTANCE },
 		{ "max-hdop", required_argument, NULL, O_HDOP },
 		{ "rollover", required_argument, NULL, O_ROLLOVER },
+		{ "devices", required_argument, NULL, O_DEVICES },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -209,6 +213,11 @@ void config_parse(int argc, char **argv, struct config *o)
 				o->keep_rollover = 1;
 			else
 				usage_error("--rollover=%s: expected fix or keep", optarg);
+			break;
+		case O_DEVICES:
+			if (!optarg[0])
+				usage_error("--devices=: expected a file of device ids");
+			o->devices = optarg;
 			break;
 		case O_IDLE:
 			o->idle_timeout = number_arg("idle-timeout", optarg, 1, IDLE_LIMIT);

@@ -31,6 +31,7 @@ struct config {
 	int idle_given;
 	int merge;        /* 1: one record per epoch (--merge=epoch). */
 	struct filter_opts filter;
+	const char *devices; /* --devices=PATH, or NULL: every device may report. */
 };
 
 void config_parse(int argc, char **argv, struct config *o);

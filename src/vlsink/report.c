@@ -56,6 +56,28 @@ void report_reject(struct report *rp, const char *vehicle, enum reason why, cons
 	sink_event(rp->sink, rp->peer, &ev);
 }
 
+void report_refused(struct report *rp, const char *device)
+{
+	char msg[256], text[400];
+	struct event ev = { 0 };
+
+	/* The line that showed the device is the one turned away. */
+	rp->t.rejected++;
+	rp->t.by_reason[R_UNKNOWN_DEVICE]++;
+	snprintf(msg, sizeof(msg), "device %s is not in the devices file: connection closed after line %" PRIu64,
+		 device, rp->t.lines);
+	snprintf(text, sizeof(text), "%s: %s", who(rp->peer), msg);
+	ev.priority = 4;
+	ev.vehicle = device;
+	ev.message = msg;
+	ev.text = text;
+	ev.field[ev.nfields].name = "REJECT_REASON";
+	snprintf(ev.field[ev.nfields].value, sizeof(ev.field[0].value), "%s", reason_name(R_UNKNOWN_DEVICE));
+	ev.nfields++;
+	field(&ev, "LINE_NUMBER", rp->t.lines);
+	sink_event(rp->sink, rp->peer, &ev);
+}
+
 void report_summary(struct report *rp, const char *vehicle)
 {
 	const struct tally *t = &rp->t;

@@ -33,5 +33,7 @@ void report_init(struct report *rp, struct sink *sink, const struct peer *peer);
 /* Line lineno was turned away: counted, and said unless rate limited. */
 void report_reject(struct report *rp, const char *vehicle, enum reason why, const char *line, size_t len);
 void report_summary(struct report *rp, const char *vehicle);
+/* The connection's own device is not in --devices: one entry, not limited. */
+void report_refused(struct report *rp, const char *who);
 
 #endif
