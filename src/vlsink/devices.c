@@ -86,7 +86,7 @@ int devices_parse(struct devices *d, const char *text, size_t n, size_t *line, c
 			if (len == 0 || s[0] == '#')
 				continue;
 			if (len > 5 && !memcmp(s, "addr:", 5)) {
-				struct net tmp;
+				struct net tmp = { { 0 }, 0 };
 				const char *bad = parse_net(s + 5, len - 5, pass ? &d->net[nets] : &tmp);
 				if (bad) {
 					*line = lineno;
@@ -97,7 +97,7 @@ int devices_parse(struct devices *d, const char *text, size_t n, size_t *line, c
 				nets++;
 				continue;
 			}
-			char tmp[VEHICLE_MAX + 1];
+			char tmp[VEHICLE_MAX + 1] = "";
 			if (scan_vehicle(s, len, pass ? d->id[ids] : tmp)) {
 				*line = lineno;
 				*why = "expected a vehicle id (1-64 of A-Z a-z 0-9 . _ - : @) or addr:IP[/PREFIX]";
