@@ -120,7 +120,7 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 	 * prefix): a held fix belongs to the vehicle that sent it, and the
 	 * line's own record to the one it names. */
 	if (out.id[0]) {
-		if (strcmp(c->ident, out.id)) {
+		if (strcmp(c->ident, out.id) != 0) {
 			close_epoch(c);
 			c->identity_ok = 0;
 		}

@@ -186,7 +186,7 @@ int devices_has_addr(const struct devices *d, const char *addr)
 	for (size_t i = 0; i < d->nnet; i++) {
 		const struct net *n = &d->net[i];
 		unsigned full = n->prefix / 8, rest = n->prefix % 8;
-		if (memcmp(a, n->addr, full))
+		if (memcmp(a, n->addr, full) != 0)
 			continue;
 		if (rest && ((a[full] ^ n->addr[full]) & (0xff << (8 - rest)) & 0xff))
 			continue;

@@ -81,7 +81,7 @@ static int journal_send(struct sink *s, const struct iovec *iov, int n)
  * GPS_WEEK_ROLLOVER and RAW_LINE. */
 #define RECORD_FIELDS 13
 /* RAW_LINE holds the lines of a merged fix, LF between them. */
-#define RAW_MAX (MERGE_LINES * (MAX_LINE_LIMIT + 1))
+#define RAW_MAX ((size_t)MERGE_LINES * (MAX_LINE_LIMIT + 1))
 
 _Static_assert(COMMON_FIELDS + RECORD_FIELDS <= ENTRY_SLOTS, "a record entry fits its iovec");
 _Static_assert(COMMON_FIELDS + EVENT_FIELDS + 1 <= ENTRY_SLOTS, "an event entry fits its iovec");
