@@ -194,6 +194,47 @@ idle_summaries_are() { # SOURCE N
 	echo "# flood test: $((SECONDS - t0)) s" >&3
 }
 
+# floods SRC...: one flood of 40 idle and trickling connections from each.
+floods() {
+	local s
+	for s in "$@"; do
+		ct_exec rm -f "$E2E_TMP/f$s.log"
+		e2e_bg "f$s" "python3 $E2E_CLIENT flood 127.0.0.$s 40 $E2E_TMP/f$s.log"
+	done
+	for s in "$@"; do
+		ct_wait_until 20 flood_has "f$s" '^connected 40$' || { e2e_bg_show "f$s"; fail "flood $s did not connect"; }
+	done
+}
+
+@test "four hostile addresses at once: at the unit's ratio (MaxConnections/MaxConnectionsPerSource = 48) they hold 8 of 96 slots and vehicles from other addresses get in; at the old ratio (4) they hold every slot" {
+	e2e_setup
+	# vlsink.socket's 12288 and 256, scaled down by 128.
+	limits 96 2
+	floods 2 3 4 5
+	ct_wait_until 10 connections_are 8 || fail "socket holds $(connections) connections, not 8"
+	local s
+	for s in 10 11 12 13 14; do
+		good "127.0.0.$s" "$(e2e_vid "ratio48-$s")" 2 1
+	done
+	echo "# 4 hostile addresses held $(( $(connections) )) slots at the end; 10 vehicles from 5 other addresses delivered" >&3
+	for s in 2 3 4 5; do e2e_bg_wait "f$s" 30 || fail "flood $s still running"; done
+	ct_wait_until 10 connections_are 0
+
+	# The ratio the unit had before (4096 / 1024), scaled the same way.
+	limits 96 24
+	floods 2 3 4 5
+	ct_wait_until 10 connections_are 96 || fail "socket holds $(connections) connections, not 96"
+	local v
+	v=$(e2e_vid ratio4)
+	run e2e_client burst 127.0.0.10 "$v" 1 1
+	echo "$output"
+	_dropped() { (($(socket_log 'Too many incoming connections \(96\), dropping') >= 1)); }
+	ct_wait_until 10 _dropped || fail "PID 1 did not drop the vehicle's connection"
+	assert_equal "$(e2e_record_count "$v-0")" 0
+	echo "# 4 hostile addresses at the old ratio held all 96 slots; a vehicle from another address was dropped" >&3
+	for s in 2 3 4 5; do e2e_bg_wait "f$s" 30 || fail "flood $s still running"; done
+}
+
 @test "without a per-source cap the same flood takes every slot, and only the idle timeout brings the port back" {
 	e2e_setup
 	limits 40 40

@@ -195,8 +195,8 @@ socket_prop() { # PROPERTY
 		-p TriggerLimitIntervalUSec
 	assert_line 'Listen=[::]:10110 (Stream)'
 	assert_line Accept=yes
-	assert_line MaxConnections=4096
-	assert_line MaxConnectionsPerSource=1024
+	assert_line MaxConnections=12288
+	assert_line MaxConnectionsPerSource=256
 	assert_line Backlog=4096
 	assert_line KeepAlive=yes
 	assert_line TriggerLimitBurst=20000
