@@ -9,7 +9,7 @@
 #                    through its harness (named by the file's prefix); no fuzzing
 #   --jobs N         run N harnesses at a time (default 1)
 #   --keep-corpus    start from the work corpus of the last run, not afresh
-#   --only LIST      comma-separated harnesses (linebuf,nmea,tpv,csv,line,json)
+#   --only LIST      comma-separated harnesses (linebuf,nmea,tpv,csv,line,json,merge,devices)
 #
 # Prints, per harness: executions, exec/s, coverage (cov: edges, ft:
 # features) and crashes.  Exits 1 if a harness crashed or a replay failed,
@@ -49,7 +49,7 @@ CORE_PURE=(src/core/scan.c src/core/calendar.c src/core/format.c src/core/record
 PARSE_SRCS=(src/vlsink/parse.c src/vlsink/nmea.c src/vlsink/tpv.c src/vlsink/csv.c "${CORE_PURE[@]}")
 JSON_FLAGS=(-DHAVE_JSON_VALID)
 
-harnesses=(linebuf nmea tpv csv line json)
+harnesses=(linebuf nmea tpv csv line json merge devices)
 if [[ -n $only ]]; then
 	IFS=, read -ra want <<<"$only"
 	for h in "${want[@]}"; do
@@ -62,6 +62,8 @@ srcs_for() {
 	case $1 in
 	linebuf) echo src/core/linebuf.c ;;
 	json) echo src/core/json.c src/core/scan.c src/core/calendar.c ;;
+	merge) echo "${PARSE_SRCS[@]}" src/vlsink/merge.c ;;
+	devices) echo src/vlsink/devices.c src/core/scan.c src/core/calendar.c ;;
 	*) echo "${PARSE_SRCS[@]}" ;;
 	esac
 }
@@ -71,7 +73,8 @@ dict_for() {
 	nmea) echo "$FUZZ/dict/nmea.dict" ;;
 	tpv | json) echo "$FUZZ/dict/json.dict" ;;
 	csv) echo "$FUZZ/dict/csv.dict" ;;
-	line | linebuf) echo "$OUT/all.dict" ;;
+	line | linebuf | merge) echo "$OUT/all.dict" ;;
+	devices) echo "$FUZZ/dict/devices.dict" ;;
 	esac
 }
 
@@ -130,7 +133,8 @@ fi
 # framer each of those behind a 9-byte header of line cap and read sizes.
 seeds=$OUT/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/line" "$seeds/stream" "$seeds/linebuf"
+mkdir -p "$seeds/line" "$seeds/stream" "$seeds/linebuf" "$seeds/devices"
+printf '# fleet\nbus-1\n  bus-2\r\naddr:192.0.2.0/24\naddr:2001:db8::/32\naddr:10.1.2.3\n' >"$seeds/devices/fleet"
 nseed=0
 # A line as the framer hands it on: without its CR.
 add_line() {
@@ -187,7 +191,8 @@ echo "seeds: $(find "$seeds/line" -type f | wc -l) lines, $(find "$seeds/stream"
 seed_dirs_for() {
 	case $1 in
 	linebuf) echo "$seeds/linebuf" ;;
-	line) echo "$seeds/line $seeds/stream" ;;
+	line | merge) echo "$seeds/line $seeds/stream" ;;
+	devices) echo "$seeds/devices" ;;
 	*) echo "$seeds/line" ;;
 	esac
 }
