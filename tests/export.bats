@@ -6,7 +6,9 @@
 #
 # Journal input is only ever tested with --directory and --file on journal
 # files made here by systemd-journal-remote from export-format text: never
-# the machine's own journal.
+# the machine's own journal.  Such entries carry none of the fields journald
+# adds about the sender (_SYSTEMD_UNIT, _UID, ...), so they are read with
+# --trust=identifier; tests/systemd.bats tests the default against journald.
 #
 # GPX is validated with xmllint against tests/cases/export/gpx-1.1-subset.xsd,
 # NOT the complete GPX 1.1 schema: no Debian package ships gpx.xsd and the
@@ -75,7 +77,7 @@ FLEET_COUNTS='[["bus-1",4],["tram-2",3],["van-3",2]]'
 	assert_equal "$(cat "$OUT")" "vlsink-export 0.1.0"
 	ex --help
 	assert_equal "$status" 0
-	for opt in --input --directory --file --vehicle --since --until --output-format --width --height \
+	for opt in --input --directory --file --vehicle --since --until --trust --output-format --width --height \
 		--max-vehicles --help --version; do
 		grep -q -- "$opt" "$OUT" || fail "--help does not mention $opt"
 	done
@@ -94,6 +96,9 @@ FLEET_COUNTS='[["bus-1",4],["tram-2",3],["van-3",2]]'
 		"--input=- --directory=/nonexistent"
 		"--directory=/nonexistent --file=/nonexistent.journal"
 		"--vehicle=bus/1"
+		"--trust=anyone"
+		"--trust="
+		"--input=- --trust=identifier"
 		"--width=900"
 		"--output-format=svg --width=50"
 		"--output-format=svg --height=100000"
@@ -359,7 +364,7 @@ line 4: bad rollover'
 @test "journal --directory: vlsink's position entries; rejects, summaries and other programs skipped" {
 	need jq jq
 	make_journal "$C/vlsink.export" "$T/journal/vlsink.journal"
-	ex --directory="$T/journal"
+	ex --trust=identifier --directory="$T/journal"
 	assert_equal "$status" 0
 	[[ ! -s $ERR ]] || fail "$(cat "$ERR")"
 	run jq -c '[.features[] | [.properties.vehicle, (.geometry.coordinates | length)]]' "$OUT"
@@ -369,7 +374,7 @@ line 4: bad rollover'
 	assert_output '[[13.4,52.5],[13.4,52.501],[13.4,52.502],[13.4,52.503]]'
 	# Every field vlsink writes comes back: speed, course, altitude, time,
 	# and no time for the entry without FIX_TIME.
-	ex --directory="$T/journal" --output-format=csv
+	ex --trust=identifier --directory="$T/journal" --output-format=csv
 	assert_equal "$status" 0
 	run cat "$OUT"
 	assert_output 'vehicle,time,lat,lon,speed,course,alt
@@ -384,11 +389,31 @@ van-3,2025-06-01T10:00:00.000Z,52.4900000,13.3900000,,,
 van-3,,52.4900000,13.3910000,,,'
 }
 
+@test "journal: entries with the identifier but no sign of vlsink's units are not exported by default, and said so" {
+	need jq jq
+	make_journal "$C/vlsink.export" "$T/journal/vlsink.journal"
+	# The fixture has none of the fields journald writes about the sender
+	# (only _BOOT_ID, which every entry has): nobody vouches for it.
+	journalctl --directory="$T/journal" -o json |
+		jq -e -s 'length > 0 and all(.[]; [keys[] | select(startswith("_") and (startswith("__") | not) and . != "_BOOT_ID")] == [])' >/dev/null
+	ex --directory="$T/journal"
+	assert_equal "$status" 0
+	run jq -c . "$OUT"
+	assert_output '{"type":"FeatureCollection","features":[]}'
+	run cat "$ERR"
+	assert_output "vlsink-export: 9 position entries with SYSLOG_IDENTIFIER=vlsink skipped: not written by a vlsink@ unit (--trust=identifier reads them; see vlsink-export(1))"
+	# --vehicle narrows what is counted; --trust=units is the default.
+	ex --directory="$T/journal" --vehicle=van-3 --trust=units --output-format=csv
+	assert_equal "$status" 0
+	assert_equal "$(cat "$OUT")" vehicle,time,lat,lon,speed,course,alt
+	grep -q "^vlsink-export: 2 position entries with SYSLOG_IDENTIFIER=vlsink skipped" "$ERR"
+}
+
 @test "journal --file (repeatable) and --vehicle (any of them); invalid entries counted, exit 65" {
 	need jq jq
 	make_journal "$C/vlsink.export" "$T/a/vlsink.journal"
 	make_journal "$C/bad.export" "$T/b/bad.journal"
-	ex --file="$T/a/vlsink.journal" --vehicle=tram-2 --vehicle=van-3
+	ex --trust=identifier --file="$T/a/vlsink.journal" --vehicle=tram-2 --vehicle=van-3
 	assert_equal "$status" 0
 	run jq -c '[.features[] | [.properties.vehicle, (.geometry.coordinates | length)]]' "$OUT"
 	assert_output '[["tram-2",3],["van-3",2]]'
@@ -396,7 +421,7 @@ van-3,,52.4900000,13.3910000,,,'
 	# Two files are read as one journal, in time order; bad.journal has
 	# two valid and two invalid bus-1 entries.  Both files hold bus-1 at
 	# 08:00:00: one point per vehicle and instant, the first.
-	ex --file="$T/a/vlsink.journal" --file="$T/b/bad.journal" --vehicle=bus-1 --output-format=gpx
+	ex --trust=identifier --file="$T/a/vlsink.journal" --file="$T/b/bad.journal" --vehicle=bus-1 --output-format=gpx
 	assert_equal "$status" 65
 	run sed -n 's/.*<time>\(.*\)<\/time>.*/\1/p' "$OUT"
 	assert_output '2026-03-01T08:00:00.000Z
@@ -414,17 +439,17 @@ vlsink-export: 2 invalid records skipped'
 @test "journal --since/--until apply to FIX_TIME, else to the journal's receive time" {
 	need jq jq
 	make_journal "$C/vlsink.export" "$T/journal/vlsink.journal"
-	ex --directory="$T/journal" --since="2026-03-01 08:01:00" --until=2026-03-01T08:04:00Z
+	ex --trust=identifier --directory="$T/journal" --since="2026-03-01 08:01:00" --until=2026-03-01T08:04:00Z
 	assert_equal "$status" 0
 	run jq -c '[.features[] | [.properties.vehicle, (.geometry.coordinates | length)]]' "$OUT"
 	assert_output '[["bus-1",3],["tram-2",2]]'
 	# van-3's replayed entry was received at 08:03:20 but its fix is from
 	# 2025; its entry without FIX_TIME was received at 08:04:20.
-	ex --directory="$T/journal" --since=2026-03-01T08:04:00Z --output-format=csv
+	ex --trust=identifier --directory="$T/journal" --since=2026-03-01T08:04:00Z --output-format=csv
 	run cat "$OUT"
 	assert_output 'vehicle,time,lat,lon,speed,course,alt
 van-3,,52.4900000,13.3910000,,,'
-	ex --directory="$T/journal" --until=2025-12-31 --output-format=csv
+	ex --trust=identifier --directory="$T/journal" --until=2025-12-31 --output-format=csv
 	run cat "$OUT"
 	assert_output 'vehicle,time,lat,lon,speed,course,alt
 van-3,2025-06-01T10:00:00.000Z,52.4900000,13.3900000,,,'

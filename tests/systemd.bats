@@ -38,6 +38,8 @@ teardown() {
 	e2e_stop_bg
 	# leave the journal sink and a running journald to the next test
 	use_journal
+	# a test that stopped journald with SIGSTOP and failed before SIGCONT
+	ct_sh 'kill -CONT "$(systemctl show -P MainPID systemd-journald.service)" 2>/dev/null; true'
 	e2e_journald_up
 	if ! ct_exec systemctl is-active --quiet vlsink.socket; then
 		ct_exec systemctl reset-failed vlsink.socket
@@ -515,4 +517,139 @@ socket_prop() { # PROPERTY
 	echo "loss bound: $bound records ($minlen-$maxlen bytes each)"
 	assert_success
 	echo "# collector KILLed after $before of 5000 records: ${lines[0]}; bound $bound" >&3
+}
+
+# --- provenance ----------------------------------------------------------------
+
+# forge_setup VEHICLE: an unprivileged user "forger" and, in $E2E_TMP/forge,
+# the fields of a position entry of VEHICLE at 10 N 10 E as vlsink would
+# write it, with journald's trusted fields claimed too (journald drops
+# those); a copy of logger named vlsink, so that _COMM says vlsink.
+forge_setup() {
+	ct_sh 'id forger >/dev/null 2>&1 || useradd -M -r -s /usr/sbin/nologin forger'
+	ct_sh 'printf "%s\n" "MESSAGE=$1 at 10.0000000,10.0000000" PRIORITY=6 SYSLOG_IDENTIFIER=vlsink \
+		VEHICLE_ID="$1" FIX_TIME=2026-11-26T00:00:00.000Z LATITUDE=10.0000000 LONGITUDE=10.0000000 \
+		SOURCE_FORMAT=csv REMOTE_ADDR=127.0.0.1 REMOTE_PORT=4242 RAW_LINE=forged \
+		_SYSTEMD_UNIT=vlsink@1-127.0.0.1:10110-127.0.0.1:4242.service _UID=0 _COMM=vlsink >"$2/forge"
+		mkdir -p "$2/fx" && cp /usr/bin/logger "$2/fx/vlsink" && chmod 0755 "$2" "$2/fx" && chmod 0644 "$2/forge"' \
+		"$1" "$E2E_TMP"
+	FORGER_UID=$(ct_exec id -u forger)
+}
+
+# as_forger CMD...: CMD as the user forger, outside any unit (journald finds
+# no unit for it).
+as_forger() {
+	ct_exec setpriv --reuid=forger --regid=forger --clear-groups -- "$@"
+}
+
+journald_pid() {
+	ct_exec systemctl show -P MainPID systemd-journald.service
+}
+
+@test "forged positions (logger, systemd-cat, a program named vlsink, a unit of the user's) are never exported nor shown by the documented recipes; vlsink's records are" {
+	local v out t0
+	v=$(e2e_vid forged)
+	t0=$(ct_exec date +%s)
+	forge_setup "$v"
+	# the same vehicle, forged five ways by an unprivileged user
+	as_forger logger --journald="$E2E_TMP/forge"
+	as_forger "$E2E_TMP/fx/vlsink" --journald="$E2E_TMP/forge"
+	ct_exec systemd-run --quiet --wait -p User=forger logger --journald="$E2E_TMP/forge"
+	as_forger logger -t vlsink "$v at 10.0000000,10.0000000"
+	echo "$v at 10.0000000,10.0000000" | as_forger systemd-cat -t vlsink
+	# and vlsink's own records of it, through vlsink.socket
+	e2e_gen nmea "$v" 20 0 "$E2E_TMP/forged.nmea"
+	run e2e_client send "$E2E_TMP/forged.nmea"
+	assert_success
+	_all_there() {
+		(($(ct_exec journalctl -q -t vlsink _UID="$FORGER_UID" | grep -c "$v") == 5)) &&
+			(($(ct_exec journalctl -q -u 'vlsink@*' VEHICLE_ID="$v" -o json | wc -l) == 21))
+	}
+	ct_wait_until "$((20 * E2E_SCALE))" _all_there || fail "the entries did not all reach the journal"
+
+	# -t vlsink has them all: what the forger wanted
+	run ct_exec journalctl -q -t vlsink VEHICLE_ID="$v" LATITUDE=10.0000000 -o json
+	assert_equal "${#lines[@]}" 3
+	# journald dropped the claimed trusted fields and wrote its own: the
+	# forger's UID, no unit or another unit, never a vlsink@ one
+	run jq -r '[._UID, (._SYSTEMD_UNIT // "none")] | join(" ")' <<<"$output"
+	assert_output --regexp "^$FORGER_UID none
+$FORGER_UID none
+$FORGER_UID run-u[0-9]+\\.service\$"
+
+	# vlsink-export: vlsink's 20 positions, the 3 forged ones counted and
+	# skipped, exit 0
+	run ct_exec sh -c '/usr/local/bin/vlsink-export --vehicle="$1" --output-format=csv 2>&1 >/tmp/e2e/forged.csv' sh "$v"
+	assert_success
+	assert_output "vlsink-export: 3 position entries with SYSLOG_IDENTIFIER=vlsink skipped: not written by a vlsink@ unit (--trust=identifier reads them; see vlsink-export(1))"
+	run ct_exec cat "$E2E_TMP/forged.csv"
+	assert_equal "${#lines[@]}" 21
+	refute_output --partial 10.0000000
+	run ct_exec grep -c "^$v,2026-11-25T00:00:[01][0-9]\.000Z,48\.00" "$E2E_TMP/forged.csv"
+	assert_output 20
+	# --trust=identifier reads them (the three of one instant count once)
+	run ct_exec /usr/local/bin/vlsink-export --vehicle="$v" --output-format=csv --trust=identifier
+	assert_line "$v,2026-11-26T00:00:00.000Z,10.0000000,10.0000000,,,"
+
+	# the documented recipes: journalctl -u 'vlsink@*' with the vehicle
+	run ct_sh 'journalctl -q -u "vlsink@*" VEHICLE_ID="$1" -o json | python3 "$2" check --journal --expect "$1:0:20"' \
+		"$v" "$E2E_CLIENT"
+	echo "$output"
+	assert_success
+	run ct_exec journalctl -q -u 'vlsink@*' -t vlsink --since="@$t0"
+	assert_output --partial "$v at 48.0000000,11.0000000"
+	refute_output --partial 10.0000000
+	# and a jq recipe on it: the last position is vlsink's, not the
+	# forger's later one (which -t vlsink would give)
+	ct_copy_in "$E2E_TOP/examples/jq" /usr/local/lib/vlsink-e2e/jq
+	out=$(ct_sh 'cd /usr/local/lib/vlsink-e2e/jq && journalctl -u "vlsink@*" --since="@$2" -o json |
+		jq -n -c -f last-position.jq | jq -c "select(.vehicle == \"$1\") | [.lat, .lon]"' "$v" "$t0")
+	assert_equal "$out" "[48.0019,11.0019]"
+	out=$(ct_sh 'cd /usr/local/lib/vlsink-e2e/jq && journalctl -t vlsink --since="@$2" -o json |
+		jq -n -c -f last-position.jq | jq -c "select(.vehicle == \"$1\") | [.lat, .lon]"' "$v" "$t0")
+	assert_equal "$out" "[10,10]"
+}
+
+@test "entries journald could not attribute to a unit (journald behind, the instance gone): exported by their _UID, the forger's are not" {
+	local v vb pid uid
+	v=$(e2e_vid lag) vb=$(e2e_vid before)
+	forge_setup "$v"
+	# an attributed connection first: the connections' UID in this boot
+	serves_new before 5
+	uid=$(ct_exec journalctl -q -u "vlsink@*" VEHICLE_ID="$vb" -n 1 -o json | jq -r ._UID)
+	e2e_gen nmea "$v" 20 0 "$E2E_TMP/lag.nmea"
+	# journald stopped while the connection comes, sends and ends: the
+	# entries wait in its socket, and when it reads them, the instance's
+	# process (and so its cgroup) is gone
+	pid=$(journald_pid)
+	ct_exec kill -STOP "$pid"
+	run e2e_client send "$E2E_TMP/lag.nmea"
+	assert_success
+	as_forger logger --journald="$E2E_TMP/forge"
+	_gone() { [ -z "$(ct_exec systemctl list-units --plain --no-legend 'vlsink@*')" ]; }
+	ct_wait_until 10 _gone || fail "the instance is still there"
+	ct_exec kill -CONT "$pid"
+	_stored() { (($(ct_exec journalctl -q -t vlsink VEHICLE_ID="$v" | wc -l) == 22)); }
+	ct_wait_until "$((20 * E2E_SCALE))" _stored || fail "the entries did not reach the journal"
+
+	# 20 positions and a summary without _SYSTEMD_UNIT, _COMM or _EXE, under
+	# the connections' UID
+	run ct_sh 'journalctl -q -t vlsink VEHICLE_ID="$1" -o json |
+		jq -r "select(.REMOTE_PORT != \"4242\") | [._UID, ._SYSTEMD_UNIT, ._COMM, ._EXE] | tostring" | sort | uniq -c' "$v"
+	assert_output "     21 [\"$uid\",null,null,null]"
+	# vlsink-export trusts them by that UID, and not the forger's
+	run ct_sh '/usr/local/bin/vlsink-export --vehicle="$1" --output-format=csv 2>&1 >/tmp/e2e/lag.csv' "$v"
+	assert_success
+	assert_output --partial "1 position entry with SYSLOG_IDENTIFIER=vlsink skipped"
+	run ct_exec sh -c 'sed 1d "$1" | cut -d, -f1,3 | sed "s/\.[0-9]*\$//" | uniq -c' sh "$E2E_TMP/lag.csv"
+	assert_output "     20 $v,48"
+	# journalctl -u misses them (as documented); the documented _UID recipe
+	# finds them, and not the forger's
+	run ct_exec journalctl -q -u 'vlsink@*' VEHICLE_ID="$v"
+	assert_output ''
+	run ct_sh 'uid=$(journalctl -b -u "vlsink@*" -t vlsink -n 1 -o json | jq -r ._UID)
+		journalctl -q -b -t vlsink _UID="$uid" VEHICLE_ID="$1" -o json | python3 "$2" check --journal --expect "$1:0:20"' \
+		"$v" "$E2E_CLIENT"
+	echo "$output"
+	assert_success
 }

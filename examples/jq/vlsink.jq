@@ -11,6 +11,9 @@
 #     quality,sats,hdop,format,rollover,peer}
 #     with numbers as numbers and absent fields left out; every other entry
 #     (rejects, summaries, other programs) gives nothing.
+#     The identifier proves nothing (any local user can log with it): give
+#     the recipes `journalctl -u 'vlsink@*' -o json`, the entries of
+#     vlsink's units (see "Whose entries" in the README).
 def record:
 	def num: if . == null then null else tonumber end;
 	if has("__CURSOR") or has("MESSAGE") then

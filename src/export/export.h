@@ -35,7 +35,9 @@ struct fix {
 	int64_t seen_ms;   /* When the journal received it; TIME_NONE for JSON lines. */
 };
 
-enum in_event { IN_FIX, IN_BAD, IN_END, IN_ERROR };
+/* IN_UNTRUSTED: a journal position entry that says SYSLOG_IDENTIFIER=vlsink
+ * but that vlsink's units cannot be shown to have written (see input.c). */
+enum in_event { IN_FIX, IN_BAD, IN_UNTRUSTED, IN_END, IN_ERROR };
 
 struct in_bad {
 	const char *why;
@@ -43,14 +45,20 @@ struct in_bad {
 	char sample[112];
 };
 
+/* Which journal entries are vlsink's: those written by its units (what
+ * journald itself recorded about the sender), or any with its identifier. */
+enum trust { TRUST_UNITS, TRUST_IDENTIFIER };
+
 struct journal_opts {
 	const char *directory;
 	const char **files; /* NULL-terminated, or NULL. */
 	const char *const *vehicles;
 	size_t nvehicles;
+	enum trust trust;
 };
 
 int input_lines(struct input **in, const char *path);
+/* o must outlive in: a second look at the same journal may be needed. */
 int input_journal(struct input **in, const struct journal_opts *o, const char **what);
 enum in_event input_next(struct input *in, struct fix *f, struct in_bad *bad, int *err);
 void input_close(struct input *in);

@@ -1,7 +1,7 @@
 /* Where exported records come from: JSON lines from a file or stdin, framed
  * by the same fixed buffer as vlsink's input, or vlsink's entries in the
  * journal, read through sd-journal with matches on the identifier and the
- * vehicles. */
+ * vehicles, and kept only when journald says vlsink's units wrote them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,6 +20,19 @@
  * a record that went through jq, and anything longer is not a record. */
 #define LINE_MAX_BYTES ((size_t)2 * RECORD_MAX)
 
+/* Answers of the look-up for entries journald could not attribute, one per
+ * boot and UID.  An export meets a few boots times a few writers; beyond
+ * that the oldest answer is dropped and looked up again when needed. */
+#define WRITERS_CACHED 64
+
+struct writer {
+	sd_id128_t boot;
+	char uid[16];
+	int vlsink;
+};
+
+enum sender { SENT_BY_UNIT, SENT_BY_OTHER, SENT_UNKNOWN };
+
 struct input {
 	/* JSON lines. */
 	int fd, own_fd, eof, finished;
@@ -27,6 +40,10 @@ struct input {
 	uint64_t lineno;
 	/* The journal. */
 	sd_journal *j;
+	const struct journal_opts *o;
+	sd_journal *look; /* The same journal, opened when a look-up needs it. */
+	struct writer writers[WRITERS_CACHED];
+	size_t nwriters, oldest;
 };
 
 int input_lines(struct input **in, const char *path)
@@ -56,6 +73,15 @@ int input_lines(struct input **in, const char *path)
 	return 0;
 }
 
+static int open_journal(sd_journal **j, const struct journal_opts *o)
+{
+	if (o->directory)
+		return sd_journal_open_directory(j, o->directory, 0);
+	if (o->files)
+		return sd_journal_open_files(j, o->files, 0);
+	return sd_journal_open(j, SD_JOURNAL_LOCAL_ONLY);
+}
+
 /* Same-field matches are ORed by sd-journal, different fields ANDed: the
  * identifier and any one of the vehicles. */
 int input_journal(struct input **in, const struct journal_opts *o, const char **what)
@@ -68,16 +94,9 @@ int input_journal(struct input **in, const struct journal_opts *o, const char **
 	if (!i)
 		return -ENOMEM;
 	i->fd = -1;
-	if (o->directory) {
-		*what = o->directory;
-		r = sd_journal_open_directory(&i->j, o->directory, 0);
-	} else if (o->files) {
-		*what = o->files[0];
-		r = sd_journal_open_files(&i->j, o->files, 0);
-	} else {
-		*what = "local journal";
-		r = sd_journal_open(&i->j, SD_JOURNAL_LOCAL_ONLY);
-	}
+	i->o = o;
+	*what = o->directory ? o->directory : o->files ? o->files[0] : "local journal";
+	r = open_journal(&i->j, o);
 	/* sd-journal opens a missing, empty or unreadable directory without
 	 * complaint; an export of nothing should not pass for an empty fleet.
 	 * -ENODATA says so. */
@@ -153,6 +172,97 @@ static enum in_event next_line(struct input *in, struct fix *f, struct in_bad *b
 	}
 }
 
+/* journald takes _SYSTEMD_UNIT from the sender's cgroup, which only the
+ * service manager places processes in, never from what the sender says:
+ * a vlsink@*.service instance is vlsink's own.  An unreadable field counts
+ * as someone else's. */
+static enum sender sender(sd_journal *j)
+{
+	static const char pre[] = "_SYSTEMD_UNIT=vlsink@", suf[] = ".service";
+	const size_t np = sizeof(pre) - 1, ns = sizeof(suf) - 1;
+	const void *d;
+	size_t len;
+	int r = sd_journal_get_data(j, "_SYSTEMD_UNIT", &d, &len);
+
+	if (r == -ENOENT)
+		return SENT_UNKNOWN;
+	if (r < 0 || len <= np + ns)
+		return SENT_BY_OTHER;
+	const char *p = d;
+	return memcmp(p, pre, np) == 0 && memcmp(p + len - ns, suf, ns) == 0 ? SENT_BY_UNIT : SENT_BY_OTHER;
+}
+
+/* Whether entries of vlsink@ units in this boot carry this _UID: a search
+ * of the same journal, by the identifier, the boot and the UID. */
+static int uid_of_units(struct input *in, sd_id128_t boot, const char *uid, int *vlsink)
+{
+	char m[32 + SD_ID128_STRING_MAX], id[SD_ID128_STRING_MAX];
+	int r = 0, n;
+
+	*vlsink = 0;
+	if (in->look)
+		sd_journal_flush_matches(in->look);
+	else
+		r = open_journal(&in->look, in->o);
+	if (r >= 0)
+		r = sd_journal_add_match(in->look, "SYSLOG_IDENTIFIER=vlsink", 0);
+	if (r >= 0) {
+		n = snprintf(m, sizeof(m), "_BOOT_ID=%s", sd_id128_to_string(boot, id));
+		r = n < 0 || (size_t)n >= sizeof(m) ? -EINVAL : sd_journal_add_match(in->look, m, 0);
+	}
+	if (r >= 0) {
+		n = snprintf(m, sizeof(m), "_UID=%s", uid);
+		r = n < 0 || (size_t)n >= sizeof(m) ? -EINVAL : sd_journal_add_match(in->look, m, 0);
+	}
+	if (r >= 0)
+		r = sd_journal_seek_head(in->look);
+	while (r >= 0 && !*vlsink && (r = sd_journal_next(in->look)) > 0)
+		*vlsink = sender(in->look) == SENT_BY_UNIT;
+	return r < 0 ? r : 0;
+}
+
+/* journald reads the sender's cgroup when it gets to the entry.  vlsink
+ * exits right after its last entries, and when journald lags behind, an
+ * instance may be gone before its entries are read: they come without
+ * _SYSTEMD_UNIT (and _COMM, _EXE), whole connections of them.  Their _UID
+ * is still the kernel's word (SCM_CREDENTIALS), so such an entry is
+ * vlsink's when entries of vlsink@ units in the same boot carry the same
+ * _UID: the connections' user, which no unprivileged user can become.  The
+ * boot matters because that user is a dynamic one, its UID chosen anew. */
+static int trusted(struct input *in, int *ok)
+{
+	enum sender s = sender(in->j);
+	const void *d;
+	size_t len;
+	sd_id128_t boot;
+	uint64_t mono;
+	char uid[16];
+
+	*ok = s == SENT_BY_UNIT;
+	if (s != SENT_UNKNOWN)
+		return 0;
+	if (sd_journal_get_data(in->j, "_UID", &d, &len) < 0 || len <= 5 || len - 5 >= sizeof(uid) ||
+	    sd_journal_get_monotonic_usec(in->j, &mono, &boot) < 0)
+		return 0;
+	memcpy(uid, (const char *)d + 5, len - 5);
+	uid[len - 5] = '\0';
+	for (size_t k = 0; k < in->nwriters; k++) {
+		if (sd_id128_equal(in->writers[k].boot, boot) && strcmp(in->writers[k].uid, uid) == 0) {
+			*ok = in->writers[k].vlsink;
+			return 0;
+		}
+	}
+	int r = uid_of_units(in, boot, uid, ok);
+	if (r < 0)
+		return r;
+	struct writer *w = in->nwriters < WRITERS_CACHED ? &in->writers[in->nwriters++]
+							   : &in->writers[in->oldest++ % WRITERS_CACHED];
+	w->boot = boot;
+	memcpy(w->uid, uid, sizeof(uid));
+	w->vlsink = *ok;
+	return 0;
+}
+
 static enum in_event bad_entry(struct in_bad *bad, const char *why, uint64_t usec, const char *p, size_t n)
 {
 	char t[TIME_LEN + 1];
@@ -183,6 +293,17 @@ static enum in_event next_entry(struct input *in, struct fix *f, struct in_bad *
 		r = sd_journal_get_data(in->j, "LATITUDE", &d, &len);
 		if (r == -ENOENT)
 			continue;
+		/* Checked before the fields, so that a forged entry cannot pass
+		 * for an invalid record of vlsink's either. */
+		if (in->o->trust == TRUST_UNITS) {
+			int ok;
+			if ((r = trusted(in, &ok)) < 0) {
+				*err = r;
+				return IN_ERROR;
+			}
+			if (!ok)
+				return IN_UNTRUSTED;
+		}
 		if (sd_journal_get_realtime_usec(in->j, &usec) < 0)
 			usec = 0;
 		memset(f, 0, sizeof(*f));
@@ -217,6 +338,8 @@ void input_close(struct input *in)
 {
 	if (!in)
 		return;
+	if (in->look)
+		sd_journal_close(in->look);
 	if (in->j)
 		sd_journal_close(in->j);
 	else

@@ -39,7 +39,7 @@ struct options {
 	int64_t since, until;
 	int have_since, have_until;
 	struct svg_size size;
-	int size_given;
+	int size_given, trust_given;
 	size_t max_vehicles;
 };
 
@@ -58,6 +58,10 @@ static const char usage_text[] =
 	"                        TIME: YYYY-MM-DD, YYYY-MM-DD HH:MM:SS (UTC),\n"
 	"                        ISO 8601 with Z, or @UNIXSECONDS; compared with\n"
 	"                        the fix time (the journal's time when none)\n"
+	"  --trust=WRITER        which journal entries are vlsink's: units (the\n"
+	"                        default): those journald saw come from vlsink@\n"
+	"                        units; identifier: any with SYSLOG_IDENTIFIER=\n"
+	"                        vlsink, which every local user can write\n"
 	"Output (standard output):\n"
 	"  --output-format=FMT   geojson (default), gpx, csv or svg\n"
 	"  --width=PX            SVG width, 200-10000 (default 800)\n"
@@ -92,7 +96,10 @@ static int64_t when_arg(const char *name, const char *v)
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_INPUT = 256, OPT_DIRECTORY, OPT_FILE, OPT_VEHICLE, OPT_SINCE, OPT_UNTIL, OPT_FORMAT, OPT_WIDTH, OPT_HEIGHT, OPT_MAXV };
+	enum {
+		OPT_INPUT = 256, OPT_DIRECTORY, OPT_FILE, OPT_VEHICLE, OPT_SINCE, OPT_UNTIL, OPT_TRUST, OPT_FORMAT,
+		OPT_WIDTH, OPT_HEIGHT, OPT_MAXV
+	};
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, OPT_INPUT },
 		{ "directory", required_argument, NULL, OPT_DIRECTORY },
@@ -100,6 +107,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "vehicle", required_argument, NULL, OPT_VEHICLE },
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "trust", required_argument, NULL, OPT_TRUST },
 		{ "output-format", required_argument, NULL, OPT_FORMAT },
 		{ "width", required_argument, NULL, OPT_WIDTH },
 		{ "height", required_argument, NULL, OPT_HEIGHT },
@@ -155,6 +163,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->until = when_arg("until", optarg);
 			o->have_until = 1;
 			break;
+		case OPT_TRUST:
+			if (strcmp(optarg, "units") == 0)
+				o->j.trust = TRUST_UNITS;
+			else if (strcmp(optarg, "identifier") == 0)
+				o->j.trust = TRUST_IDENTIFIER;
+			else
+				usage_error("--trust=%s: expected units or identifier", optarg);
+			o->trust_given = 1;
+			break;
 		case OPT_FORMAT:
 			for (k = 0; k < 4 && strcmp(optarg, formats[k]) != 0; k++)
 				;
@@ -185,6 +202,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (o->input && (o->j.directory || o->nfiles))
 		usage_error("--input reads JSON lines; it does not go with --directory or --file");
+	if (o->input && o->trust_given)
+		usage_error("--trust applies to the journal; JSON lines say nothing of who wrote them");
 	if (o->j.directory && o->nfiles)
 		usage_error("--directory and --file are alternatives");
 	if (o->have_since && o->have_until && o->since > o->until)
@@ -269,7 +288,7 @@ int main(int argc, char **argv)
 	struct dedupe *seen = NULL;
 	struct fix f;
 	struct in_bad bad;
-	uint64_t invalid = 0, duplicates = 0;
+	uint64_t invalid = 0, duplicates = 0, untrusted = 0;
 	int status = EXIT_OK, r, err = 0;
 	enum in_event ev;
 
@@ -293,6 +312,10 @@ int main(int argc, char **argv)
 			     strerror(-err));
 			status = EXIT_INPUT;
 			break;
+		}
+		if (ev == IN_UNTRUSTED) {
+			untrusted++;
+			continue;
 		}
 		if (ev == IN_BAD) {
 			if (++invalid <= DIAG_MAX)
@@ -322,6 +345,12 @@ int main(int argc, char **argv)
 	}
 	input_close(in);
 	dedupe_close(seen);
+	/* Not an error: anyone on the host can add such entries, and so could
+	 * fail every export. */
+	if (untrusted)
+		note("%llu position entr%s with SYSLOG_IDENTIFIER=vlsink skipped: not written by a vlsink@ unit "
+		     "(--trust=identifier reads them; see vlsink-export(1))",
+		     (unsigned long long)untrusted, untrusted == 1 ? "y" : "ies");
 	if (duplicates)
 		note("%llu point%s dropped: same vehicle, same time as an earlier one (the first is kept)",
 		     (unsigned long long)duplicates, duplicates == 1 ? "" : "s");
