@@ -224,6 +224,19 @@ static inline void fuzz_check_format(const struct record *r, const char *vehicle
 	}
 }
 
+/* The fix quality fields a GGA, GSA or TPV may set. */
+static inline void fuzz_check_quality(const struct record *r)
+{
+	if (r->have & HAVE_MODE)
+		CHECK(r->mode == 2 || r->mode == 3);
+	if (r->have & HAVE_QUALITY)
+		CHECK(r->quality >= 1 && r->quality <= 9);
+	if (r->have & HAVE_SATS)
+		CHECK(r->sats <= 999);
+	if (r->have & HAVE_HDOP)
+		CHECK(isfinite(r->hdop) && r->hdop >= 0 && r->hdop <= 100);
+}
+
 /* Times a parser may produce: what the scanners allow (1970 to 2199, a leap
  * second over) plus the day's slack that GGA and GLL get from the reference
  * date, and then some. */
@@ -235,7 +248,8 @@ static inline void fuzz_check_record(const struct record *r)
 		tmin = days_from_civil(1969, 1, 1) * MS_PER_DAY;
 		tmax = days_from_civil(2201, 1, 1) * MS_PER_DAY;
 	}
-	CHECK((r->have & ~(unsigned)(HAVE_TIME | HAVE_SPEED | HAVE_COURSE | HAVE_ALT | ROLLOVER_FIXED)) == 0);
+	CHECK((r->have & ~(unsigned)(HAVE_TIME | HAVE_SPEED | HAVE_COURSE | HAVE_ALT | HAVE_MODE | HAVE_QUALITY |
+				      HAVE_SATS | HAVE_HDOP | ROLLOVER_FIXED)) == 0);
 	CHECK(!(r->have & ROLLOVER_FIXED) || (r->format == SRC_NMEA_RMC && (r->have & HAVE_TIME)));
 	CHECK((unsigned)r->format <= SRC_CSV);
 	CHECK(isfinite(r->lat) && r->lat >= -90 && r->lat <= 90);
@@ -248,6 +262,7 @@ static inline void fuzz_check_record(const struct record *r)
 		CHECK(isfinite(r->course) && r->course >= 0 && r->course <= 360);
 	if (r->have & HAVE_ALT)
 		CHECK(isfinite(r->alt) && r->alt >= -20000 && r->alt <= 1e6);
+	fuzz_check_quality(r);
 	CHECK(fuzz_safe_id(r->vehicle, sizeof(r->vehicle), 1));
 	if (r->format == SRC_CSV)
 		CHECK(r->vehicle[0] != '\0');
@@ -269,6 +284,12 @@ static inline void fuzz_check_verdict(enum verdict v, const struct parse_out *ou
 	case V_REJECT:
 		CHECK(out->why > R_NONE && out->why < R_COUNT);
 		CHECK(reason_name(out->why) != NULL);
+		break;
+	case V_QUALITY:
+		/* A GSA: no position, only what it adds to its fix. */
+		CHECK(out->rec.have & HAVE_MODE);
+		CHECK(!(out->rec.have & (HAVE_TIME | HAVE_SPEED | HAVE_COURSE | HAVE_ALT)));
+		fuzz_check_quality(&out->rec);
 		break;
 	case V_IGNORED:
 		break;
