@@ -194,28 +194,126 @@ holder_ready() {
 	assert_equal "$(stat -c %a "$T/fresh")" 640
 }
 
-@test "a partial record left at the end of the file (a kill cut a write short) is cut off at start" {
-	printf '{"a":1}\n{"b":2,"c":' > "$T/out"
-	run collect --output="$T/out" <<< '{"d":4}'
+# set_state FILE SYNCED END: the state vlsink-collect keeps in FILE.state,
+# as if a collector had been stopped while writing a batch that began at
+# byte SYNCED and would have ended at END: the newer of its two slots (at
+# byte 512), with the file's identity kept and the CRC made again.
+set_state() {
+	python3 -c '
+import re, sys, zlib
+path, synced, end = sys.argv[1], sys.argv[2], sys.argv[3]
+with open(path + ".state", "r+b") as f:
+    f.seek(512)
+    line = f.read(512).rstrip(b"\0").decode()
+    line = re.sub(r" crc=\w+\n$", "", line)
+    line = re.sub(r"seq=\d+", "seq=99", line)
+    line = re.sub(r"synced=\d+ end=\d+", "synced=%s end=%s" % (synced, end), line)
+    line += " crc=%08x\n" % zlib.crc32(line.encode())
+    f.seek(512)
+    f.write(line.encode().ljust(512, b"\0"))
+' "$@"
+}
+
+@test "a foreign tail is never cut: a file or stdout not ending in LF is kept whole, records start on a new line" {
+	local msg='ends in a line without LF that vlsink-collect cannot prove its own: left as it is, records start on a new line after it'
+	# A file the collector did not create (no state): the whole file a
+	# line without LF, once cut off as a "fragment" of ours.
+	printf 'operator notes' > "$T/f1"
+	run collect --output="$T/f1" < /dev/null
 	assert_success
-	assert_line --index 0 "vlsink-collect: $T/out: cut off a partial record of 11 bytes at its end, left by a collector killed while writing: \"{\\\"b\\\":2,\\\"c\\\":\""
-	assert_equal "$(cat "$T/out")" $'{"a":1}\n{"d":4}'
-	# The whole file a fragment.
-	printf '{"b":' > "$T/out2"
-	collect --output="$T/out2" <<< '{"d":4}' 2> /dev/null
-	assert_equal "$(cat "$T/out2")" '{"d":4}'
-	# Not a fragment of ours (longer than any record): kept, and ended.
-	head -c 5000 /dev/zero | tr '\0' x > "$T/out3"
-	run collect --output="$T/out3" <<< '{"d":4}'
+	assert_line --index 0 "vlsink-collect: $T/f1: $msg"
+	assert_equal "$(cat "$T/f1")" 'operator notes'
+	collect --output="$T/f1" <<< '{"d":4}' 2> /dev/null
+	assert_equal "$(cat "$T/f1")" $'operator notes\n{"d":4}'
+	# A short JSON fragment, in a file without state: not provably ours.
+	printf '{"a":1}\n{"b":' > "$T/f2"
+	run collect --output="$T/f2" <<< '{"d":4}'
 	assert_success
-	assert_line --index 0 --partial 'ends in a line longer than 4000 bytes without LF'
-	assert_equal "$(tail -n 1 "$T/out3")" '{"d":4}'
-	assert_equal "$(head -c 5000 "$T/out3" | tr -d x | wc -c)" 0
-	# A file ending in LF is not touched.
-	printf '{"a":1}\n' > "$T/out4"
-	run collect --output="$T/out4" <<< '{"d":4}'
 	refute_output --partial 'cut off'
-	assert_equal "$(cat "$T/out4")" $'{"a":1}\n{"d":4}'
+	assert_equal "$(cat "$T/f2")" $'{"a":1}\n{"b":\n{"d":4}'
+	# stdout appended to a user's file: never cut (through /proc/self/fd/1
+	# or otherwise), ended with LF.
+	printf 'operator notes' > "$T/f3"
+	collect --output=- <<< '{"d":4}' >> "$T/f3" 2> "$T/err3"
+	assert_equal "$(cat "$T/f3")" $'operator notes\n{"d":4}'
+	grep -qF "vlsink-collect: stdout: $msg" "$T/err3"
+	# stdout on a file through a plain > (offset 0): nothing to end.
+	printf '{"b":' > "$T/f4"
+	collect --output=- <<< '{"d":4}' > "$T/f4" 2> /dev/null
+	assert_equal "$(cat "$T/f4")" '{"d":4}'
+	# Our own file, but bytes after the size last recorded: another
+	# program's, kept.
+	collect --output="$T/f5" <<< '{"a":1}' 2> /dev/null
+	printf '{"b":2,"c":' >> "$T/f5"
+	run collect --output="$T/f5" <<< '{"d":4}'
+	assert_success
+	assert_line --index 0 "vlsink-collect: $T/f5: 11 bytes after the 8 that vlsink-collect recorded were written by another program: left as they are"
+	assert_line --index 1 "vlsink-collect: $T/f5: $msg"
+	assert_equal "$(cat "$T/f5")" $'{"a":1}\n{"b":2,"c":\n{"d":4}'
+	# Our own file, replaced by another one of the same name: not ours.
+	collect --output="$T/f6" <<< '{"a":1}' 2> /dev/null
+	rm "$T/f6"
+	printf '{"x":' > "$T/f6"
+	run collect --output="$T/f6" < /dev/null
+	assert_line --index 0 "vlsink-collect: $T/f6: $msg"
+	assert_equal "$(cat "$T/f6")" '{"x":'
+	# A file ending in LF is not touched.
+	printf '{"a":1}\n' > "$T/f7"
+	run collect --output="$T/f7" <<< '{"d":4}'
+	assert_equal "$output" "$(tail -n 1 <<< "$output")"
+	assert_equal "$(cat "$T/f7")" $'{"a":1}\n{"d":4}'
+}
+
+@test "a partial record of our own (the state file proves it) is cut off at start; whole records of the batch kept" {
+	collect --output="$T/out" <<< '{"a":1}' 2> /dev/null
+	printf '{"b":2}\n{"c":3,"d":' >> "$T/out"
+	# The last collector was writing bytes 8 to 40 when it stopped.
+	set_state "$T/out" 8 40
+	run collect --output="$T/out" <<< '{"e":5}'
+	assert_success
+	assert_line --index 0 "vlsink-collect: $T/out: cut off a partial record of 11 bytes at its end, left by a collector stopped while writing it: \"{\\\"c\\\":3,\\\"d\\\":\""
+	assert_equal "$(cat "$T/out")" $'{"a":1}\n{"b":2}\n{"e":5}'
+	# Longer than the batch it was writing: not all ours, nothing cut.
+	printf '{"f":' >> "$T/out"
+	set_state "$T/out" 24 27
+	run collect --output="$T/out" < /dev/null
+	assert_line --index 0 --partial 'bytes after the 27 that vlsink-collect recorded were written by another program'
+	assert_equal "$(tail -n 1 "$T/out")" '{"f":'
+	# A line longer than any record, though within the batch: not ours.
+	local big
+	big=$(head -c 5000 /dev/zero | tr '\0' x)
+	printf '%s' "$big" >> "$T/out"
+	local size
+	size=$(stat -c %s "$T/out")
+	set_state "$T/out" $((size - 5000)) $((size + 100))
+	run collect --output="$T/out" <<< '{"g":7}'
+	assert_line --index 0 --partial 'cannot prove its own: left as it is'
+	assert_equal "$(tail -n 2 "$T/out")" "$big"$'\n{"g":7}'
+}
+
+@test "a new output file: its directory is fsynced after O_CREAT, before any batch; the state file is renamed in and its directory synced" {
+	command -v strace > /dev/null || skip "needs strace"
+	mkdir "$T/d"
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -o "$T/trace" -e trace=fsync,fdatasync,openat,renameat,pwrite64,write \
+		"$C" --output="$T/d/positions.jsonl" <<< '{"a":1}' 2> /dev/null 3>&-
+	assert_equal "$(cat "$T/d/positions.jsonl")" '{"a":1}'
+	# One line per call, the pid cut off: openat, the descriptor, the rest.
+	sed -E 's/^[0-9]+ +//' "$T/trace" > "$T/calls"
+	local out dir
+	out=$(sed -nE 's|^openat\(AT_FDCWD, "'"$T"'/d/positions.jsonl", [^)]*O_CREAT[^)]*\) = ([0-9]+)$|\1|p' "$T/calls")
+	dir=$(sed -nE 's|^openat\(AT_FDCWD, "'"$T"'/d", O_RDONLY[^)]*O_DIRECTORY[^)]*\) = ([0-9]+)$|\1|p' "$T/calls")
+	[ -n "$out" ] && [ -n "$dir" ] || fail "no O_CREAT or directory open in: $(cat "$T/calls")"
+	# Reduce to C (created), D (directory fsynced), R (state renamed in),
+	# W (batch written), S (output synced).
+	awk -v o="$out" -v d="$dir" '
+		/O_CREAT/ && /positions.jsonl"/ && !/state/ { printf "C" }
+		$0 ~ "^fsync\\(" d "\\) += 0" { printf "D" }
+		/^renameat\(.*positions.jsonl.state.tmp.*positions.jsonl.state"\) = 0/ { printf "R" }
+		$0 ~ "^write\\(" o ", " { printf "W" }
+		$0 ~ "^fdatasync\\(" o "\\) += 0" { printf "S" }
+		END { print "" }' "$T/calls" > "$T/seq"
+	run cat "$T/seq"
+	assert_output 'CDRDWS'
 }
 
 @test "valid records pass through unchanged and in order, to a file and to stdout" {
@@ -541,6 +639,33 @@ holder_ready() {
 	assert_output --partial 'end=output-error'
 }
 
+@test "SIGTERM while stdout is stuck (a pipe nobody reads): 5 s grace, then exit 74 saying how many records were not written" {
+	# 2000 records of 100 bytes; the first read takes 69,538 bytes (695
+	# whole records), the pipe holds 65,536 of them and nobody reads.
+	gen_fixed 2000 > "$T/recs"
+	mkfifo "$T/outpipe"
+	exec 6<> "$T/outpipe"
+	env $WRAP "$C" --output=- < "$T/recs" > "$T/outpipe" 2> "$T/err" 6>&- &
+	local cpid=$!
+	PIDS+=("$cpid")
+	wait_for 10 queued_is "$T/outpipe" 65536
+	sleep 0.3
+	local t0 ms
+	t0=$(date +%s%N)
+	kill -TERM "$cpid"
+	reap "$cpid"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	exec 6>&-
+	echo "exited $RC after $ms ms"
+	assert_equal "$RC" 74
+	((ms >= 4500 && ms < 8000))
+	run cat "$T/err"
+	assert_output --partial 'vlsink-collect: stdout: took nothing for 5 s after the stop signal: giving up'
+	# 655 whole records and 36 bytes of the 656th went out.
+	assert_output --partial 'vlsink-collect: stdout: 40 record(s) read but not written'
+	assert_output --partial 'summary: 655 record(s) written, 0 rejected (0 too long, 0 not reported), 69538 bytes read, 65536 bytes written, end=stopped-while-blocked'
+}
+
 @test "disk full: the collector pauses, writers block, nothing is lost or doubled when space returns" {
 	need_vlsink
 	make_small_disk 512
@@ -593,15 +718,16 @@ holder_ready() {
 	mkfifo "$T/fifo"
 	exec 7<> "$T/fifo"
 	fill_fifo "$T/fifo" "$T/recs"
+	# Of the two pages left, the state file takes one.
 	nsenter -t "$HOLDER" -m -- env LISTEN_FDS=1 "$C" --output="$MNT/out" 3<&7 2> "$T/err1" &
 	local c1=$!
 	PIDS+=("$c1")
 	wait_for 10 has "$T/err1" 'input paused'
 	kill -KILL "$c1"
 	wait "$c1" || true
-	# 8192 bytes fitted: 81 whole records kept, the torn 82nd cut off.
+	# 4096 bytes fitted: 40 whole records kept, the torn 41st cut off.
 	all_whole "$DISK/out"
-	lines_are "$DISK/out" 81
+	lines_are "$DISK/out" 40
 	rm "$DISK/filler"
 	nsenter -t "$HOLDER" -m -- env LISTEN_FDS=1 $WRAP "$C" --output="$MNT/out" 3<&7 2> "$T/err2" &
 	local c2=$!
@@ -613,19 +739,22 @@ holder_ready() {
 	reap "$c2"
 	assert_equal "$RC" 0
 	all_whole "$DISK/out"
-	# Lost: the rest of the first read (records 82-695 and 38 bytes of the
-	# 696th); the second collector rejects that record's 62-byte tail.
+	# Lost: the rest of the first read (records 41-695 and 38 bytes of the
+	# 696th); the second collector rejects that record's 62-byte tail.  The
+	# 40 records the first one wrote and did not sync are kept: the state
+	# file proves them its own.
 	run cat "$T/err2"
 	assert_output --partial 'line 1 rejected (syntax'
 	assert_output --partial 'summary: 4304 record(s) written, 1 rejected'
-	{ head -n 81 "$T/recs"; tail -n 4304 "$T/recs"; } | cmp - "$DISK/out"
-	[ $((5000 - 81 - 4304)) -le $((69538 / 100 + 1)) ]
+	{ head -n 40 "$T/recs"; tail -n 4304 "$T/recs"; } | cmp - "$DISK/out"
+	[ $((5000 - 40 - 4304)) -le $((69538 / 100 + 1)) ]
 }
 
 @test "SIGTERM while paused on a full disk: exit 74, saying how many records were not written" {
 	make_small_disk 256
 	gen_fixed 300 > "$T/recs"
-	head -c $((256 * 1024 - 4096)) /dev/zero > "$DISK/filler" || true
+	# Two pages left: one for the state file, one for records.
+	head -c $((256 * 1024 - 8192)) /dev/zero > "$DISK/filler" || true
 	nsenter -t "$HOLDER" -m -- env $WRAP "$C" --output="$MNT/out" < "$T/recs" 2> "$T/err" &
 	local cpid=$!
 	PIDS+=("$cpid")

@@ -271,7 +271,7 @@ int main(int argc, char **argv)
 
 	int r = run(&c);
 	if (r < 0)
-		c.end = c.out.stalled ? "stopped-while-stalled" : "output-error";
+		c.end = c.out.blocked ? "stopped-while-blocked" : c.out.stalled ? "stopped-while-stalled" : "output-error";
 	note("summary: %" PRIu64 " record(s) written, %" PRIu64 " rejected (%" PRIu64 " too long, %" PRIu64
 	     " not reported), %" PRIu64 " bytes read, %" PRIu64 " bytes written, end=%s",
 	     c.written, c.intake.rejected, c.intake.too_long, c.intake.limit.suppressed, c.bytes_in, c.bytes_out,
