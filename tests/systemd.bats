@@ -224,8 +224,20 @@ socket_prop() { # PROPERTY
 		port=$(port_of "${FLEET_FILES[i]}")
 		entry=$(e2e_journal VEHICLE_ID="$v" FIX_TIME=2026-11-25T00:00:00.000Z)
 		[ -n "$entry" ] || fail "no first record of $v"
+		# journald names the unit from the sender's cgroup; under load it may
+		# read it too late for a short connection and leave it out (see
+		# vlsink-export(1), TRUST): then the entry still carries the
+		# instances' user, as every other instance's entries do.
 		run jq -r ._SYSTEMD_UNIT <<<"$entry"
-		assert_output --regexp "^vlsink@[0-9]+-127\\.0\\.0\\.1:10110-127\\.0\\.0\\.1:$port\\.service\$"
+		if [[ $output == null ]]; then
+			echo "# $v: journald did not attribute the entry to its unit" >&3
+			local uid
+			uid=$(jq -r ._UID <<<"$entry")
+			e2e_journal _UID="$uid" | jq -e 'select((._SYSTEMD_UNIT // "") | startswith("vlsink@"))' >/dev/null ||
+				fail "$v: no unit, and its _UID $uid is no vlsink@ instance's"
+		else
+			assert_output --regexp "^vlsink@[0-9]+-127\\.0\\.0\\.1:10110-127\\.0\\.0\\.1:$port\\.service\$"
+		fi
 		case $i in
 		0) want='"SOURCE_FORMAT":"nmea-rmc","SPEED_MPS":"5.144","COURSE_DEG":"90.00","ALTITUDE_M":null' ;;
 		4) want='"SOURCE_FORMAT":"gpsd-tpv","SPEED_MPS":"8.250","COURSE_DEG":"330.50","ALTITUDE_M":"519.50"' ;;
