@@ -19,7 +19,8 @@ enum slot {
 	F_ROLLOVER, F_COUNT
 };
 
-extern const char *const journal_name[F_COUNT];
+/* The journal field of a slot, or NULL (peer: two fields, read apart). */
+const char *journal_field(enum slot f);
 
 /* export_parse.c: pure functions over byte ranges.  Each returns NULL when
  * the text is accepted, else a short reason for the diagnostic. */

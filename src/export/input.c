@@ -309,7 +309,7 @@ static enum in_event next_entry(struct input *in, struct fix *f, struct in_bad *
 		memset(f, 0, sizeof(*f));
 		f->seen_ms = (int64_t)(usec / 1000);
 		for (int k = 0; k < F_COUNT; k++) {
-			const char *name = journal_name[k];
+			const char *name = journal_field((enum slot)k);
 			if (!name)
 				continue;
 			r = sd_journal_get_data(in->j, name, &d, &len);

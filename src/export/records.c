@@ -10,7 +10,7 @@
 #include "core/scan.h"
 #include "export.h"
 
-const char *const journal_name[F_COUNT] = {
+static const char *const journal_name[F_COUNT] = {
 	[F_VEHICLE] = "VEHICLE_ID",   [F_TIME] = "FIX_TIME",	  [F_LAT] = "LATITUDE",
 	[F_LON] = "LONGITUDE",	      [F_SPEED] = "SPEED_MPS",	  [F_COURSE] = "COURSE_DEG",
 	[F_ALT] = "ALTITUDE_M",	      [F_FORMAT] = "SOURCE_FORMAT", [F_PEER] = NULL,
@@ -18,6 +18,11 @@ const char *const journal_name[F_COUNT] = {
 	[F_SATS] = "SATELLITES_USED",
 	[F_ROLLOVER] = "GPS_WEEK_ROLLOVER",
 };
+
+const char *journal_field(enum slot f)
+{
+	return journal_name[f];
+}
 
 static const char *const json_key[F_COUNT] = {
 	[F_VEHICLE] = "vehicle", [F_TIME] = "time",	[F_LAT] = "lat",       [F_LON] = "lon",   [F_SPEED] = "speed",
