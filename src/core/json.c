@@ -27,17 +27,6 @@ static int is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Four hex digits after "\u" at s->i; the code unit, or -1 (error set). */
 static long hex4(struct json *s, enum json_err *err)
 {
@@ -48,7 +37,7 @@ static long hex4(struct json *s, enum json_err *err)
 			*err = JSON_TRUNCATED;
 			return -1;
 		}
-		int h = hex_value(s->p[s->i]);
+		int h = scan_hexdigit(s->p[s->i]);
 		if (h < 0) {
 			*err = JSON_BAD_STRING;
 			return -1;

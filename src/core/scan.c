@@ -87,6 +87,17 @@ int scan_decimal(const char *p, size_t n, double *out)
 	return 0;
 }
 
+int scan_hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int scan_uint(const char *p, size_t n, unsigned max, unsigned *out)
 {
 	unsigned v = 0;

@@ -26,17 +26,6 @@ struct fields {
 	int count; /* May exceed MAX_FIELDS: the rest were not kept. */
 };
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static void push(struct fields *f, const char *from, const char *to)
 {
 	if (f->count < MAX_FIELDS) {
@@ -368,10 +357,10 @@ enum verdict nmea_parse(struct session *s, const char *p, size_t n, struct parse
 		}
 		if (end - h > 2)
 			t55 = 1;
-		if (end - h < 2 || hexval(h[0]) < 0 || hexval(h[1]) < 0 || (end - h > 2 && h[2] != ',') ||
+		if (end - h < 2 || scan_hexdigit(h[0]) < 0 || scan_hexdigit(h[1]) < 0 || (end - h > 2 && h[2] != ',') ||
 		    (t55 && s->checksum == CK_STRICT))
 			return reject(out, R_BAD_CHECKSUM);
-		sum = hexval(h[0]) << 4 | hexval(h[1]);
+		sum = scan_hexdigit(h[0]) << 4 | scan_hexdigit(h[1]);
 	}
 	scan_body(body, len, &f, &x);
 	size_t alen = f.n[0];

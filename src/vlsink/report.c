@@ -28,10 +28,33 @@ static void field(struct event *ev, const char *name, uint64_t v)
 	ev->nfields++;
 }
 
+static void text_field(struct event *ev, const char *name, const char *v)
+{
+	ev->field[ev->nfields].name = name;
+	snprintf(ev->field[ev->nfields].value, sizeof(ev->field[0].value), "%s", v);
+	ev->nfields++;
+}
+
+/* A line turned away: a warning with the reason and the line's number. */
+static void warn(struct report *rp, const char *vehicle, enum reason why, const char *msg, const char *raw)
+{
+	char text[600];
+	struct event ev = { 0 };
+
+	snprintf(text, sizeof(text), "%s: %s", who(rp->peer), msg);
+	ev.priority = 4;
+	ev.vehicle = vehicle;
+	ev.message = msg;
+	ev.text = text;
+	ev.raw = raw;
+	text_field(&ev, "REJECT_REASON", reason_name(why));
+	field(&ev, "LINE_NUMBER", rp->t.lines);
+	sink_event(rp->sink, rp->peer, &ev);
+}
+
 void report_reject(struct report *rp, const char *vehicle, enum reason why, const char *line, size_t len)
 {
-	char sample[SAMPLE_SIZE], more[64] = "", msg[512], text[600];
-	struct event ev = { 0 };
+	char sample[SAMPLE_SIZE], more[64] = "", msg[512];
 	uint64_t skipped;
 
 	rp->t.rejected++;
@@ -43,39 +66,19 @@ void report_reject(struct report *rp, const char *vehicle, enum reason why, cons
 		snprintf(more, sizeof(more), " (%" PRIu64 " earlier rejects not logged)", skipped);
 	snprintf(msg, sizeof(msg), "line %" PRIu64 " rejected (%s): \"%s\"%s", rp->t.lines, reason_name(why),
 		 sample, more);
-	snprintf(text, sizeof(text), "%s: %s", who(rp->peer), msg);
-	ev.priority = 4;
-	ev.vehicle = vehicle;
-	ev.message = msg;
-	ev.text = text;
-	ev.raw = sample;
-	ev.field[ev.nfields].name = "REJECT_REASON";
-	snprintf(ev.field[ev.nfields].value, sizeof(ev.field[0].value), "%s", reason_name(why));
-	ev.nfields++;
-	field(&ev, "LINE_NUMBER", rp->t.lines);
-	sink_event(rp->sink, rp->peer, &ev);
+	warn(rp, vehicle, why, msg, sample);
 }
 
 void report_refused(struct report *rp, const char *device)
 {
-	char msg[256], text[400];
-	struct event ev = { 0 };
+	char msg[256];
 
 	/* The line that showed the device is the one turned away. */
 	rp->t.rejected++;
 	rp->t.by_reason[R_UNKNOWN_DEVICE]++;
 	snprintf(msg, sizeof(msg), "device %s is not in the devices file: connection closed after line %" PRIu64,
 		 device, rp->t.lines);
-	snprintf(text, sizeof(text), "%s: %s", who(rp->peer), msg);
-	ev.priority = 4;
-	ev.vehicle = device;
-	ev.message = msg;
-	ev.text = text;
-	ev.field[ev.nfields].name = "REJECT_REASON";
-	snprintf(ev.field[ev.nfields].value, sizeof(ev.field[0].value), "%s", reason_name(R_UNKNOWN_DEVICE));
-	ev.nfields++;
-	field(&ev, "LINE_NUMBER", rp->t.lines);
-	sink_event(rp->sink, rp->peer, &ev);
+	warn(rp, device, R_UNKNOWN_DEVICE, msg, NULL);
 }
 
 void report_summary(struct report *rp, const char *vehicle)
@@ -127,9 +130,7 @@ void report_summary(struct report *rp, const char *vehicle)
 	ev.vehicle = vehicle;
 	ev.message = msg;
 	ev.text = text;
-	ev.field[ev.nfields].name = "END_REASON";
-	snprintf(ev.field[ev.nfields].value, sizeof(ev.field[0].value), "%s", t->end);
-	ev.nfields++;
+	text_field(&ev, "END_REASON", t->end);
 	field(&ev, "LINES_ACCEPTED", t->accepted);
 	field(&ev, "LINES_IGNORED", t->ignored);
 	field(&ev, "LINES_REJECTED", t->rejected);
@@ -139,10 +140,7 @@ void report_summary(struct report *rp, const char *vehicle)
 	field(&ev, "RECORDS_WRITTEN", t->records);
 	field(&ev, "RECORDS_FILTERED", nfiltered);
 	field(&ev, "MERGE_CONFLICTS", t->conflicts);
-	if (nfiltered) {
-		ev.field[ev.nfields].name = "FILTERED_BY";
-		snprintf(ev.field[ev.nfields].value, sizeof(ev.field[0].value), "%s", by);
-		ev.nfields++;
-	}
+	if (nfiltered)
+		text_field(&ev, "FILTERED_BY", by);
 	sink_event(rp->sink, rp->peer, &ev);
 }
