@@ -28,7 +28,7 @@ struct conn {
 	const char *vehicle; /* For records without an id of their own. */
 	uint64_t undelivered; /* Records parsed after the sink failed. */
 	int failed;
-	const struct devices *devices; /* --devices, or NULL. */
+	struct devices *devices;       /* --devices, or NULL. */
 	int identity_ok;               /* The connection's own vehicle was found in it. */
 	int refused;                   /* ... or was not: the connection ends. */
 	int gave_up;                   /* Supervised: the worker crashed past the restart limit. */

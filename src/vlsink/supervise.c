@@ -358,7 +358,7 @@ int supervise(struct conn *c, int fd)
 				ring_push(&s, ev, &l);
 		}
 		publish(&s);
-		if (idle && s.framed != before)
+		if (idle && (s.framed != before || backlog))
 			deadline = monotonic_ms() + (int64_t)idle * 1000;
 		if (ending != IN_DATA && !backlog && !closed) {
 			atomic_store(&s.w.sh->closing, 1);
@@ -392,7 +392,8 @@ int supervise(struct conn *c, int fd)
 			pfd[n++] = (struct pollfd){ s.w.space_efd, POLLIN, 0 };
 		}
 		int ms = s.pidfd < 0 ? 50 : -1;
-		if (ending == IN_DATA && idle) {
+		/* Lines waiting for the worker are not an idle sender. */
+		if (ending == IN_DATA && idle && !backlog) {
 			int64_t left = deadline - monotonic_ms();
 			if (left <= 0) {
 				ending = IN_IDLE;
