@@ -91,6 +91,7 @@ static _Noreturn void finish(const struct worker_ctx *w, uint64_t off, int statu
 	}
 	/* Freed so that a leak checker (valgrind, LeakSanitizer) finds the
 	 * worker's exit as clean as the reader's. */
+	sink_drain(c->sink);
 	sink_close(c->sink);
 	conn_free(c);
 	if (c->devices)
