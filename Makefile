@@ -53,7 +53,7 @@ DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-client
             man-db systemd-journal-remote libxml2-utils python3 \
             postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp openssl curl
 
-.PHONY: all deps deps-test deps-fuzz deps-xinetd deps-gpsd bench-systemd soak check check-harness test run bench install uninstall clean lint fuzz
+.PHONY: hooks all deps deps-test deps-fuzz deps-xinetd deps-gpsd bench-systemd soak check check-harness test run bench install uninstall clean lint fuzz
 
 REPLAY    = $(BUILD)/vlsink-replay
 
@@ -77,6 +77,13 @@ $(REPLAY): examples/replay/vlsink-replay.c | $(BUILD)/.dir
 
 $(BUILD)/gen-nmea: tests/bench/gen-nmea.c | $(BUILD)/.dir
 	$(CC) $(CFLAGS) -o $@ $<
+
+# A test build with the worker's crash trigger (VLSINK_CRASH_ON, see
+# src/vlsink/worker.c): build/hooks/vlsink, or build/san-hooks/vlsink with
+# SANITIZE.  Never installed: the installed binary has no such trigger.
+HOOKS_BUILD = $(if $(SANITIZE),build/san-hooks,build/hooks)
+hooks:
+	$(MAKE) BUILD=$(HOOKS_BUILD) CPPFLAGS="$(CPPFLAGS) -DVLSINK_TEST_HOOKS" $(HOOKS_BUILD)/vlsink
 
 $(BUILD)/.dir:
 	mkdir -p $(BUILD)

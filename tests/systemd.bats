@@ -23,6 +23,7 @@ load 'lib/e2e'
 UNITDIR=/usr/local/lib/systemd/system
 POSITIONS=/var/lib/vlsink/positions.jsonl
 FIFO_DROPIN=/etc/systemd/system/vlsink@.service.d/fifo.conf
+HOOKS_DROPIN=/etc/systemd/system/vlsink@.service.d/hooks.conf
 
 setup_file() {
 	e2e_setup_file_installed
@@ -36,10 +37,15 @@ setup() {
 teardown() {
 	[ -n "${CT_SKIP_REASON:-}" ] && return 0
 	e2e_stop_bg
-	# leave the journal sink and a running journald to the next test
+	# leave the journal sink, the installed binary and a running journald to
+	# the next test
 	use_journal
 	# a test that stopped journald with SIGSTOP and failed before SIGCONT
 	ct_sh 'kill -CONT "$(systemctl show -P MainPID systemd-journald.service)" 2>/dev/null; true'
+	if ct_exec test -e "$HOOKS_DROPIN"; then
+		ct_exec rm -f "$HOOKS_DROPIN"
+		ct_exec systemctl daemon-reload
+	fi
 	e2e_journald_up
 	if ! ct_exec systemctl is-active --quiet vlsink.socket; then
 		ct_exec systemctl reset-failed vlsink.socket
@@ -353,6 +359,45 @@ socket_prop() { # PROPERTY
 	run ct_exec systemctl is-active vlsink.socket
 	assert_output active
 	serves_new segv-c 5
+}
+
+@test "a worker that crashes on a line: the instance keeps its connection, the quarantine entry is in the journal" {
+	local v port unit
+	# The test build with the crash trigger (make hooks), never installed:
+	# a drop-in points the instances at a copy of it for this test only.
+	make -s -C "$TOP" hooks >/dev/null 2>&1 || fail "make hooks failed"
+	ct_copy_in "$TOP/build/hooks/vlsink" /usr/local/bin/vlsink-hooks
+	ct_exec mkdir -p "${HOOKS_DROPIN%/*}"
+	printf '[Service]\nEnvironment=VLSINK_CRASH_ON=POISON\nExecStart=\nExecStart=/usr/local/bin/vlsink-hooks --sink=journal\n' |
+		ct_write "$HOOKS_DROPIN" 644
+	ct_exec systemctl daemon-reload
+	v=$(e2e_vid poison)
+	e2e_gen csv "$v" 40 0 "$E2E_TMP/poison.csv"
+	ct_exec sed -i '20s/$/,POISON/' "$E2E_TMP/poison.csv"
+	ct_exec rm -f "$E2E_TMP/ports"
+	e2e_bg poison "python3 $E2E_CLIENT send --pace 5:0.1 --ports $E2E_TMP/ports $E2E_TMP/poison.csv"
+	e2e_bg_wait poison 30
+	e2e_bg_show poison
+	assert_equal "$E2E_RC" 0
+	port=$(port_of "$E2E_TMP/poison.csv")
+	# every record but the poison line's, once
+	run e2e_wait_check 10 VEHICLE_ID="$v" -- --expect "$v:0:40" --max-missing 1
+	assert_success
+	assert_equal "$(e2e_record_count "$v")" 39
+	# one entry at PRIORITY=3 naming the line, the signal and the sample
+	run e2e_journal REJECT_REASON=worker-crash REMOTE_PORT="$port"
+	assert_equal "${#lines[@]}" 1
+	run jq -r '[.PRIORITY, .LINE_NUMBER, .SIGNAL, (.MESSAGE | test("^line 20 quarantined \\(worker-crash\\): the worker killed by signal 6 \\(SIGABRT\\)")), (.RAW_LINE | length > 0)] | join(" ")' <<<"${lines[0]}"
+	assert_output "3 20 6 true true"
+	# one connection, one instance, ended normally, crash and restart counted
+	run e2e_journal REMOTE_PORT="$port" END_REASON=eof
+	assert_equal "${#lines[@]}" 1
+	run jq -r '[.WORKER_CRASHES, .WORKER_RESTARTS] | join(" ")' <<<"${lines[0]}"
+	assert_output "1 1"
+	unit=$(e2e_journal REMOTE_PORT="$port" END_REASON=eof | jq -r ._SYSTEMD_UNIT)
+	[[ $unit == vlsink@* ]] || fail "summary from '$unit', not a vlsink@ instance"
+	_gone() { ct_exec journalctl --no-pager -u "$unit" | grep -q "Deactivated successfully"; }
+	ct_wait_until 10 _gone || fail "$unit did not end normally"
 }
 
 @test "a storm of 1000 connections within a second: vlsink.socket keeps listening, every record arrives" {

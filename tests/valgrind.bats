@@ -52,7 +52,11 @@ vg_clean() {
 	for f in "$T"/vg."$1".*; do
 		[[ -e $f ]] || continue
 		found=1
-		if [[ -s $f ]]; then
+		# This valgrind does not know pidfd_open (syscall 434) and says so;
+		# it fails it with ENOSYS, and vlsink's reader then watches its
+		# worker with waitpid on a tick instead: not an error of vlsink's.
+		if grep -qv -e 'unhandled amd64-linux syscall: 434' -e 'write your own handler' \
+			-e README_MISSING_SYSCALL_OR_IOCTL -e 'we consider this a bug' -e bug_reports.html "$f"; then
 			cat "$f"
 			fail "valgrind reported errors or leaks for $1 (above)"
 		fi
@@ -180,8 +184,9 @@ s.close()' "$PORT" "$RMC"
 	grep -q ': reset: 1 accepted' "$T/ssa.err"
 	grep -q ': idle-timeout: 0 accepted' "$T/ssa.err"
 	vg_clean tcp
+	# Three connections, each a reader and its worker (supervised).
 	local reports=("$T"/vg.tcp.*)
-	assert_equal "${#reports[@]}" 3
+	assert_equal "${#reports[@]}" 6
 }
 
 @test "error paths: sink failure (exit 74), SIGTERM mid-stream, FIFO never read (exit 74), usage error: no memory error, no leak" {

@@ -11,6 +11,7 @@ enum {
 	EXIT_SOFTWARE = 70,  /* EX_SOFTWARE */
 	EXIT_CANTCREAT = 73, /* EX_CANTCREAT */
 	EXIT_OUTPUT = 74,    /* EX_IOERR: a sink or output failed */
+	EXIT_TEMPFAIL = 75,  /* EX_TEMPFAIL: the worker crashed past the restart limit (vlsink) */
 	EXIT_NOPERM = 77,    /* EX_NOPERM: the device may not report (vlsink --devices) */
 	EXIT_CONFIG = 78,    /* EX_CONFIG: a configuration file is unusable */
 };

@@ -13,6 +13,7 @@ static const char *const reasons[R_COUNT] = {
 	[R_BAD_TIME] = "bad-time",
 	[R_CONTROL_CHAR] = "control-char",
 	[R_UNKNOWN_DEVICE] = "unknown-device",
+	[R_WORKER_CRASH] = "worker-crash",
 };
 
 const char *reason_name(enum reason r)

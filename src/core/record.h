@@ -66,6 +66,7 @@ enum reason {
 	R_BAD_TIME,
 	R_CONTROL_CHAR,
 	R_UNKNOWN_DEVICE, /* Names a vehicle not in --devices. */
+	R_WORKER_CRASH,   /* The worker died on it: quarantined (vlsink). */
 	R_COUNT
 };
 

@@ -66,7 +66,7 @@ static void deliver_merged(struct conn *c)
 	c->rp.t.conflicts = c->merge.conflicts;
 }
 
-static void close_epoch(struct conn *c)
+void conn_close_epoch(struct conn *c)
 {
 	if (!c->merging)
 		return;
@@ -97,7 +97,7 @@ static int check_identity(struct conn *c)
 	return -1;
 }
 
-static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
+void conn_line(struct conn *c, enum lb_event ev, const struct lb_line *l)
 {
 	struct parse_out out;
 	struct tally *t = &c->rp.t;
@@ -121,7 +121,7 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 	 * line's own record to the one it names. */
 	if (out.id[0]) {
 		if (strcmp(c->ident, out.id) != 0) {
-			close_epoch(c);
+			conn_close_epoch(c);
 			c->identity_ok = 0;
 		}
 		memcpy(c->ident, out.id, sizeof(c->ident));
@@ -145,7 +145,7 @@ static void handle(struct conn *c, enum lb_event ev, const struct lb_line *l)
 			c->merge_fed = 1;
 		} else {
 			/* Records leave in the order their lines came. */
-			close_epoch(c);
+			conn_close_epoch(c);
 			deliver(c, &out.rec, l->p, l->n);
 		}
 		break;
@@ -188,14 +188,14 @@ int conn_serve(struct conn *c, int fd)
 		int64_t wake = c->merging && merge_pending(&c->merge) ? c->merge_wake : 0;
 		enum input_end e = input_read(fd, space, room, deadline, wake, &n);
 		if (e == IN_WAKE) {
-			close_epoch(c);
+			conn_close_epoch(c);
 			continue;
 		}
 		if (e != IN_DATA) {
 			t->end = end_names[e];
 			if (e == IN_EOF && (ev = linebuf_finish(&c->lb, &l)) != LB_NONE)
-				handle(c, ev, &l);
-			close_epoch(c);
+				conn_line(c, ev, &l);
+			conn_close_epoch(c);
 			break;
 		}
 		t->bytes += (uint64_t)n;
@@ -203,10 +203,10 @@ int conn_serve(struct conn *c, int fd)
 		c->session.now_ms = realtime_ms();
 		uint64_t before = t->lines;
 		while (!c->refused && (ev = linebuf_next(&c->lb, &l)) != LB_NONE)
-			handle(c, ev, &l);
+			conn_line(c, ev, &l);
 		if (c->refused) {
 			t->end = "unknown-device";
-			close_epoch(c);
+			conn_close_epoch(c);
 			break;
 		}
 		if (c->merge_fed) {
@@ -219,4 +219,57 @@ int conn_serve(struct conn *c, int fd)
 	if (!c->failed && sink_flush(c->sink) < 0)
 		c->failed = 1;
 	return c->failed ? -1 : 0;
+}
+
+void conn_quarantined(struct conn *c)
+{
+	c->rp.t.lines++;
+	c->rp.t.rejected++;
+	c->rp.t.by_reason[R_WORKER_CRASH]++;
+}
+
+size_t conn_raw_size(const struct conn *c)
+{
+	return c->merging ? (size_t)MERGE_SLOTS * MERGE_LINES * (c->opt->max_line + 1) : 0;
+}
+
+/* The merger's buffers were allocated before the first worker was forked,
+ * so their addresses are the same in every worker: the struct is copied as
+ * it is, the bytes it points to beside it. */
+void conn_save(const struct conn *c, struct conn_state *s, char *raw)
+{
+	s->session = c->session;
+	s->t = c->rp.t;
+	s->limit = c->rp.limit;
+	s->filter = c->filter;
+	s->merge = c->merge;
+	memcpy(s->ident, c->ident, sizeof(s->ident));
+	s->identity_ok = c->identity_ok;
+	s->refused = c->refused;
+	s->failed = c->failed;
+	s->undelivered = c->undelivered;
+	if (!c->merging)
+		return;
+	size_t slot = MERGE_LINES * (c->opt->max_line + 1);
+	for (int i = 0; i < MERGE_SLOTS; i++)
+		memcpy(raw + (size_t)i * slot, c->merge.ep[i].raw, c->merge.ep[i].raw_len);
+}
+
+void conn_restore(struct conn *c, const struct conn_state *s, const char *raw)
+{
+	c->session = s->session;
+	c->rp.t = s->t;
+	c->rp.limit = s->limit;
+	c->filter = s->filter;
+	memcpy(c->ident, s->ident, sizeof(c->ident));
+	c->identity_ok = s->identity_ok;
+	c->refused = s->refused;
+	c->failed = s->failed;
+	c->undelivered = s->undelivered;
+	if (!c->merging)
+		return;
+	c->merge = s->merge;
+	size_t slot = MERGE_LINES * (c->opt->max_line + 1);
+	for (int i = 0; i < MERGE_SLOTS; i++)
+		memcpy(c->merge.ep[i].raw, raw + (size_t)i * slot, c->merge.ep[i].raw_len);
 }

@@ -28,9 +28,10 @@ struct conn {
 	const char *vehicle; /* For records without an id of their own. */
 	uint64_t undelivered; /* Records parsed after the sink failed. */
 	int failed;
-	const struct devices *devices; /* --devices, or NULL. */
+	struct devices *devices;       /* --devices, or NULL. */
 	int identity_ok;               /* The connection's own vehicle was found in it. */
 	int refused;                   /* ... or was not: the connection ends. */
+	int gave_up;                   /* Supervised: the worker crashed past the restart limit. */
 };
 
 /* Sets up framing, merging and filters; -1 when out of memory. */
@@ -40,5 +41,29 @@ void conn_free(struct conn *c);
  * the stream ended). */
 int conn_serve(struct conn *c, int fd);
 const char *conn_vehicle(const struct conn *c);
+/* One framed line, parsed, merged, filtered and delivered. */
+void conn_line(struct conn *c, enum lb_event ev, const struct lb_line *l);
+/* The epoch being merged goes out (a pause, the end of input). */
+void conn_close_epoch(struct conn *c);
+/* A line that made a worker crash: counted as rejected, never parsed again. */
+void conn_quarantined(struct conn *c);
+
+/* What the lines so far have built up, between two lines (nothing queued
+ * in the merger, nothing half-delivered): enough for a new worker to go on
+ * from there.  The held epochs' lines go in raw, conn_raw_size() bytes. */
+struct conn_state {
+	struct session session;
+	struct tally t;
+	struct limiter limit;
+	struct filter filter;
+	struct merger merge;
+	char ident[VEHICLE_MAX + 1];
+	int identity_ok, refused, failed;
+	uint64_t undelivered;
+};
+
+size_t conn_raw_size(const struct conn *c);
+void conn_save(const struct conn *c, struct conn_state *s, char *raw);
+void conn_restore(struct conn *c, const struct conn_state *s, const char *raw);
 
 #endif

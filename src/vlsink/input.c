@@ -132,18 +132,26 @@ enum input_end input_read(int fd, char *buf, size_t room, int64_t idle_deadline,
 		}
 		if (r <= 0)
 			continue;
-		ssize_t n = read(fd, buf, room);
-		if (n > 0) {
-			*got = (size_t)n;
-			return IN_DATA;
-		}
-		if (n == 0)
-			return IN_EOF;
-		if (errno == EINTR || errno == EAGAIN)
-			continue;
-		if (errno == ECONNRESET || errno == ETIMEDOUT || errno == EHOSTUNREACH)
-			return IN_RESET;
-		note("input: read: %s", strerror(errno));
-		return IN_ERROR;
+		enum input_end e = input_take(fd, buf, room, got);
+		if (e != IN_AGAIN)
+			return e;
 	}
+}
+
+enum input_end input_take(int fd, char *buf, size_t room, size_t *got)
+{
+	ssize_t n = read(fd, buf, room);
+
+	if (n > 0) {
+		*got = (size_t)n;
+		return IN_DATA;
+	}
+	if (n == 0)
+		return IN_EOF;
+	if (errno == EINTR || errno == EAGAIN)
+		return IN_AGAIN;
+	if (errno == ECONNRESET || errno == ETIMEDOUT || errno == EHOSTUNREACH)
+		return IN_RESET;
+	note("input: read: %s", strerror(errno));
+	return IN_ERROR;
 }

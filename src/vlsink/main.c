@@ -14,6 +14,7 @@
 #include "core/stop.h"
 #include "input.h"
 #include "options.h"
+#include "supervise.h"
 
 int main(int argc, char **argv)
 {
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
 	if (r < 0)
 		note("cannot open the sink: %s",
 		     r == -ETIMEDOUT ? "gave up waiting for it after the stop signal" : strerror(-r));
+	else if (opt.supervise == 1 || (opt.supervise < 0 && input_is_socket(fd)))
+		r = supervise(&c, fd);
 	else
 		r = conn_serve(&c, fd);
 	if (r < 0) {
@@ -81,6 +84,8 @@ int main(int argc, char **argv)
 		devices_free(&devices);
 	if (r < 0)
 		return EXIT_OUTPUT;
+	if (c.gave_up)
+		return EXIT_TEMPFAIL;
 	if (c.refused)
 		return EXIT_NOPERM;
 	return strcmp(c.rp.t.end, "input-error") ? EXIT_OK : EXIT_INPUT;

@@ -37,6 +37,12 @@ static const char usage_text[] =
 	"                       addr:IP[/PREFIX] for vehicles known by address)\n"
 	"  --idle-timeout=SECS  close a connection that completes no line for SECS,\n"
 	"                       1-86400 (default 300 on sockets, none on pipes/files)\n"
+	"  --supervise          a reader process and a worker process that it restarts\n"
+	"                       when a line crashes it (default on sockets)\n"
+	"  --no-supervise       one process (default on pipes and files)\n"
+	"  --restart-limit=N/SECS  more than N worker crashes in SECS seconds end the\n"
+	"                       connection with exit 75 (default 5/60; N 1-100,\n"
+	"                       SECS 1-3600)\n"
 	"  --merge=MODE         epoch: the sentences of one fix (RMC, GGA, GLL, GSA,\n"
 	"                       TPV of one time) make one record (default);\n"
 	"                       none: one record per sentence\n"
@@ -55,6 +61,7 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 stream ended and every record delivered; 64 usage error;\n"
 	"66 input error; 70 internal error; 74 sink failure (records not delivered);\n"
+	"75 the worker crashed more often than --restart-limit allows;\n"
 	"77 the device is not in --devices; 78 the --devices file is unusable.\n"
 	"See vlsink(1).\n";
 
@@ -84,7 +91,8 @@ void config_parse(int argc, char **argv, struct config *o)
 {
 	enum {
 		O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE, O_MERGE, O_KEEP_ZERO,
-		O_KEEP_DUP, O_FUTURE, O_PAST, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP, O_ROLLOVER, O_DEVICES
+		O_KEEP_DUP, O_FUTURE, O_PAST, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP, O_ROLLOVER, O_DEVICES,
+		O_SUPERVISE, O_NO_SUPERVISE, O_RESTART_LIMIT
 	};
 	static const struct option longopts[] = {
 		{ "sink", required_argument, NULL, O_SINK },
@@ -105,6 +113,9 @@ void config_parse(int argc, char **argv, struct config *o)
 		{ "max-hdop", required_argument, NULL, O_HDOP },
 		{ "rollover", required_argument, NULL, O_ROLLOVER },
 		{ "devices", required_argument, NULL, O_DEVICES },
+		{ "supervise", no_argument, NULL, O_SUPERVISE },
+		{ "no-supervise", no_argument, NULL, O_NO_SUPERVISE },
+		{ "restart-limit", required_argument, NULL, O_RESTART_LIMIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -121,6 +132,9 @@ void config_parse(int argc, char **argv, struct config *o)
 	o->merge = 1;
 	o->filter.zero = 1;
 	o->filter.duplicate = 1;
+	o->supervise = -1;
+	o->restart_max = RESTART_MAX;
+	o->restart_period = RESTART_PERIOD;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -219,6 +233,23 @@ void config_parse(int argc, char **argv, struct config *o)
 				usage_error("--devices=: expected a file of device ids");
 			o->devices = optarg;
 			break;
+		case O_SUPERVISE:
+			o->supervise = 1;
+			break;
+		case O_NO_SUPERVISE:
+			o->supervise = 0;
+			break;
+		case O_RESTART_LIMIT: {
+			const char *slash = strchr(optarg, '/');
+			unsigned n, secs;
+			if (!slash || scan_uint(optarg, (size_t)(slash - optarg), RESTART_MAX_LIMIT, &n) || n < 1 ||
+			    scan_uint(slash + 1, strlen(slash + 1), RESTART_PERIOD_LIMIT, &secs) || secs < 1)
+				usage_error("--restart-limit=%s: expected N/SECS, N 1-%d, SECS 1-%d", optarg,
+					    RESTART_MAX_LIMIT, RESTART_PERIOD_LIMIT);
+			o->restart_max = (int)n;
+			o->restart_period = (int)secs;
+			break;
+		}
 		case O_IDLE:
 			o->idle_timeout = number_arg("idle-timeout", optarg, 1, IDLE_LIMIT);
 			o->idle_given = 1;

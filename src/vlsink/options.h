@@ -16,6 +16,15 @@
 #define MAX_LINE_LIMIT 4000
 #define IDLE_DEFAULT 300
 #define IDLE_LIMIT 86400
+/* Restart intensity: more than RESTART_MAX worker crashes within
+ * RESTART_PERIOD seconds end the connection.  A poison line costs one crash
+ * and a tracker repeats a rejected line rarely; five in a minute is a
+ * stream (or a build) that crashes the worker over and over, and a
+ * reconnecting tracker gets a fresh process and a fresh count anyway. */
+#define RESTART_MAX 5
+#define RESTART_MAX_LIMIT 100
+#define RESTART_PERIOD 60
+#define RESTART_PERIOD_LIMIT 3600
 
 struct config {
 	enum sink_kind sink;
@@ -32,6 +41,8 @@ struct config {
 	int merge;        /* 1: one record per epoch (--merge=epoch). */
 	struct filter_opts filter;
 	const char *devices; /* --devices=PATH, or NULL: every device may report. */
+	int supervise;       /* 1: reader and worker; 0: one process; -1: on sockets only. */
+	int restart_max, restart_period; /* --restart-limit=N/SECS. */
 };
 
 void config_parse(int argc, char **argv, struct config *o);

@@ -84,7 +84,7 @@ void report_refused(struct report *rp, const char *device)
 void report_summary(struct report *rp, const char *vehicle)
 {
 	const struct tally *t = &rp->t;
-	char reasons[256] = "", *p = reasons, undelivered[48] = "", msg[700], text[800];
+	char reasons[256] = "", *p = reasons, undelivered[112] = "", msg[700], text[800];
 	size_t left = sizeof(reasons);
 	const char *suppressed = rp->limit.suppressed ? ", some rejects not logged" : "";
 	struct event ev = { 0 };
@@ -117,6 +117,12 @@ void report_summary(struct report *rp, const char *vehicle)
 	}
 	if (nfiltered)
 		snprintf(filtered, sizeof(filtered), ", %" PRIu64 " filtered (%s)", nfiltered, by);
+	/* Said only when it happened, so the usual summary reads as before. */
+	if (t->crashes || t->restarts) {
+		size_t k = strlen(undelivered);
+		snprintf(undelivered + k, sizeof(undelivered) - k, ", %" PRIu64 " worker crash(es), %" PRIu64 " restart(s)",
+			 t->crashes, t->restarts);
+	}
 	snprintf(msg, sizeof(msg),
 		 "%s: %s: %" PRIu64 " accepted, %" PRIu64 " ignored, %" PRIu64 " rejected%s, %" PRIu64 " bytes%s%s%s",
 		 who(rp->peer), t->end, t->accepted, t->ignored, t->rejected, reasons, t->bytes, filtered, suppressed,
@@ -140,6 +146,8 @@ void report_summary(struct report *rp, const char *vehicle)
 	field(&ev, "RECORDS_WRITTEN", t->records);
 	field(&ev, "RECORDS_FILTERED", nfiltered);
 	field(&ev, "MERGE_CONFLICTS", t->conflicts);
+	field(&ev, "WORKER_CRASHES", t->crashes);
+	field(&ev, "WORKER_RESTARTS", t->restarts);
 	if (nfiltered)
 		text_field(&ev, "FILTERED_BY", by);
 	sink_event(rp->sink, rp->peer, &ev);

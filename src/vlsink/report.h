@@ -19,7 +19,9 @@ struct tally {
 	uint64_t conflicts;   /* Epochs whose sentences disagreed on the position. */
 	uint64_t undelivered; /* Accepted, but lost to a failed sink. */
 	uint64_t by_reason[R_COUNT];
-	const char *end; /* eof, reset, idle-timeout, signal, input-error, sink-error */
+	uint64_t crashes, restarts; /* Of the worker (supervised connections). */
+	const char *end; /* eof, reset, idle-timeout, signal, input-error, sink-error,
+			  * unknown-device, restart-limit */
 };
 
 struct report {

@@ -143,6 +143,12 @@ void sink_event(struct sink *s, const struct peer *peer, const struct event *ev)
 		note("%s", ev->message);
 }
 
+void sink_drain(struct sink *s)
+{
+	if (s->kind == SINK_JOURNAL)
+		journal_drain(s);
+}
+
 void sink_close(struct sink *s)
 {
 	if (s->kind == SINK_FIFO && s->fd >= 0)

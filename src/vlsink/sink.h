@@ -26,7 +26,7 @@ struct sink {
 };
 
 /* Extra journal fields an event may carry. */
-#define EVENT_FIELDS 12
+#define EVENT_FIELDS 14
 
 /* A diagnostic about the connection: a journal entry for the journal sink,
  * a line on stderr for the others. */
@@ -48,6 +48,10 @@ int sink_put(struct sink *s, const struct record *r, const struct origin *o, con
 	     const char *line, size_t len);
 int sink_flush(struct sink *s);
 void sink_event(struct sink *s, const struct peer *peer, const struct event *ev);
+/* A process other than the main one that delivered records, before it
+ * exits: until the journal has taken them, so that they keep the unit's
+ * metadata (see sink_journal.c). */
+void sink_drain(struct sink *s);
 void sink_close(struct sink *s);
 
 #endif

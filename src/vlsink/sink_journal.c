@@ -14,8 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
 #include <systemd/sd-journal.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/stop.h"
 #include "merge.h"
@@ -72,7 +77,7 @@ static int journal_send(struct sink *s, const struct iovec *iov, int n)
 }
 
 #define FIELD_MAX 160
-#define ENTRY_SLOTS 20
+#define ENTRY_SLOTS 22
 /* Fields every entry carries: MESSAGE, PRIORITY, and the origin's
  * SYSLOG_IDENTIFIER, VEHICLE_ID, REMOTE_ADDR, REMOTE_PORT. */
 #define COMMON_FIELDS 6
@@ -213,4 +218,39 @@ int journal_event(struct sink *s, const struct peer *peer, const struct event *e
 	if (ev->raw)
 		add_raw(&e, ev->raw, strlen(ev->raw));
 	return journal_send(s, e.iov, e.n);
+}
+
+/* journald reads a sender's unit from /proc/PID when it takes the entry.
+ * The main process's context is pinned by its stdout stream; a worker's is
+ * not, so a worker that exits while journald lags behind would leave
+ * entries without _SYSTEMD_UNIT.  libsystemd sends through one unconnected
+ * datagram socket of its own; a datagram counts against the sender's socket
+ * (SIOCOUTQ) until journald has received it.  Waits until none is left,
+ * then 20 ms for the last one to be handled; at most the stop grace. */
+void journal_drain(struct sink *s)
+{
+	int64_t deadline = 0;
+
+	for (int fd = 3; fd < 1024; fd++) {
+		int type = 0, domain = 0;
+		socklen_t tl = sizeof(type), dl = sizeof(domain);
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_DGRAM ||
+		    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0 || domain != AF_UNIX ||
+		    getpeername(fd, (struct sockaddr *)&peer, &pl) == 0)
+			continue;
+		for (;;) {
+			int queued = 0;
+			if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued == 0)
+				break;
+			if (!deadline)
+				deadline = monotonic_ms() + STOP_GRACE_MS;
+			if (monotonic_ms() >= deadline || (stop_requested() && !stop_may_wait(&s->stop_deadline)))
+				return;
+			stop_poll(NULL, 0, 10);
+		}
+		stop_poll(NULL, 0, 20);
+		return;
+	}
 }

@@ -230,6 +230,11 @@ fi
 # The same build with one record per sentence: what merging costs.
 timed vlnone "$vlsink" "${vl_args[@]}" --merge=none
 
+# The same build with and without the reader/worker split, timed in this
+# run on the same input: what supervision costs.
+timed vlsup "$vlsink" "${vl_args[@]}" --supervise
+timed vlnosup "$vlsink" "${vl_args[@]}" --no-supervise
+
 # A TPV-heavy input: gpsd's own reports of the same track, one TPV a fix.
 tpv_file=""
 if [[ -z $gd_skip ]]; then
@@ -286,6 +291,8 @@ echo "vlsink/cat speed:       $(calc "printf \"%.3f\", $med_cat / $med_vl")x (ca
 echo
 echo "merging: --merge=epoch $(lps "$med_vl") lines/s, --merge=none $(lps "$med_vlnone") lines/s:" \
     "$(calc "printf \"%.3f\", $med_vlnone / $med_vl")x (target: at least 0.8x)"
+echo "supervision: --supervise $(lps "$med_vlsup") lines/s, --no-supervise $(lps "$med_vlnosup") lines/s:" \
+    "$(calc "printf \"%.3f\", $med_vlnosup / $med_vlsup")x (target: at least 0.85x)"
 if [[ -n $tpv_file ]]; then
     echo
     echo "TPV input: $tpv_lines gpsd TPV lines (gpsdecode -j of the same track)"

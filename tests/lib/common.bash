@@ -163,7 +163,7 @@ vl() {
 
 # The summary vlsink writes last on stderr.
 summary() {
-	grep -E ': (eof|reset|idle-timeout|signal|input-error|sink-error|unknown-device): ' "${1:-$ERR}" | tail -n 1
+	grep -E ': (eof|reset|idle-timeout|signal|input-error|sink-error|unknown-device|restart-limit): ' "${1:-$ERR}" | tail -n 1
 }
 
 # nmea BODY: prints "$BODY*hh" with the right XOR checksum, no line end.

@@ -1,0 +1,212 @@
+#!/usr/bin/env bats
+# Supervision: a reader that owns the connection and a worker that it
+# restarts.  The crashes come from the test build's trigger (make hooks:
+# VLSINK_CRASH_ON=MARKER makes the worker crash on a line holding MARKER),
+# or from signals sent to the worker from outside.
+
+load 'lib/common'
+
+setup_file() {
+	if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
+		make -s -C "$TOP" SANITIZE=address,undefined hooks >/dev/null 2>&1 || true
+	else
+		make -s -C "$TOP" hooks >/dev/null 2>&1 || true
+	fi
+}
+
+setup() {
+	common_setup
+	if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
+		HOOKS=$TOP/build/san-hooks/vlsink
+	else
+		HOOKS=$TOP/build/hooks/vlsink
+	fi
+	[[ -x $HOOKS ]] || fail "the test build is missing: $HOOKS (make hooks)"
+}
+
+teardown() {
+	common_teardown
+}
+
+send() {
+	timeout $((60 * T_SCALE)) socat -t $((10 * T_SCALE)) -T $((20 * T_SCALE)) - "TCP:127.0.0.1:$PORT" <"$1"
+}
+
+# csv_lines N [POISON...]: N CSV lines of vehicle v1, line i at i seconds
+# past midnight, so that line numbers and fix times map 1:1; the lines
+# named carry the marker POISON as their vehicle.
+csv_lines() {
+	local n=$1
+	shift
+	awk -v n="$n" -v poison=" $* " 'BEGIN {
+		for (i = 1; i <= n; i++)
+			printf "%s,2026-01-01T%02d:%02d:%02dZ,48.%04d,11.5\n", \
+				index(poison, " " i " ") ? "POISON" : "v1", i / 3600, i / 60 % 60, i % 60, i % 10000
+	}'
+}
+
+# The line numbers of the delivered records (JSON), one a line, sorted.
+delivered() {
+	jq -r '.time' "$1" | awk -F'[T:.]' '{ print $2 * 3600 + $3 * 60 + $4 }' | sort -n
+}
+
+# The pid of the connection's worker: the child of the vlsink that
+# systemd-socket-activate started.
+worker_pid() {
+	local reader
+	reader=$(pgrep -P "$SSA_PID" | head -n 1) || return 1
+	pgrep -P "$reader" | head -n 1
+}
+
+@test "one poison line among 10,000 over TCP: that line quarantined, 9,999 records once, one connection, exit 0" {
+	csv_lines 10000 5000 >"$T/in"
+	ssa_start --accept -- env VLSINK_CRASH_ON=POISON "$HOOKS" --merge=none --date=2026-01-01
+	send "$T/in" >/dev/null
+	wait_until $((30 * T_SCALE)) file_has "$T/ssa.err" 'died with code'
+	grep -q 'died with code 0' "$T/ssa.err"
+	assert_equal "$(grep -c 'Connection from' "$T/ssa.err")" 1
+	assert_equal "$(grep -c 'quarantined (worker-crash)' "$T/ssa.err")" 1
+	grep -q 'line 5000 quarantined (worker-crash): the worker .* on it: "POISON,2026-01-01T01:23:20Z,48.5000,11.5"' \
+		"$T/ssa.err"
+	run delivered "$T/ssa.out"
+	assert_equal "${#lines[@]}" 9999
+	assert_equal "$(delivered "$T/ssa.out" | uniq -d | wc -l)" 0
+	assert_equal "$(seq 1 10000 | grep -vx 5000)" "$(delivered "$T/ssa.out")"
+	summary "$T/ssa.err" | grep -q ': eof: 9999 accepted, 0 ignored, 1 rejected (worker-crash 1), .* 1 worker crash(es), 1 restart(s)'
+}
+
+@test "a merged NMEA run with a poison line: the same records as a run without supervision" {
+	gen_nmea 10000 | awk 'NR == 5001 { print "$GPTXT,01,01,02,POISON*00" } { print }' >"$T/in"
+	"$VLSINK" --no-supervise --vehicle=bus-1 --date=2026-01-01 <"$T/in" 2>/dev/null | jq -c 'del(.peer)' >"$T/ref"
+	assert_equal "$(line_count "$T/ref")" 5000
+	ssa_start --accept -- env VLSINK_CRASH_ON=POISON "$HOOKS" --vehicle=bus-1 --date=2026-01-01
+	send "$T/in" >/dev/null
+	wait_until $((30 * T_SCALE)) file_has "$T/ssa.err" 'died with code'
+	grep -q 'died with code 0' "$T/ssa.err"
+	grep -q 'line 5001 quarantined (worker-crash)' "$T/ssa.err"
+	jq -c 'del(.peer)' "$T/ssa.out" >"$T/got"
+	cmp "$T/ref" "$T/got"
+}
+
+@test "the worker killed with SIGSEGV and SIGKILL while lines stream: every other line once" {
+	for round in 1 2 3; do
+		rm -f "$T"/chunk.* "$T/ssa.out" "$T/ssa.err"
+		csv_lines 20000 >"$T/in"
+		split -l 250 "$T/in" "$T/chunk."
+		ssa_start --accept -- "$VLSINK" --merge=none --restart-limit=50/60 --date=2026-01-01
+		{
+			for f in "$T"/chunk.*; do
+				cat "$f"
+				sleep 0.04
+			done
+		} | timeout $((60 * T_SCALE)) socat -t $((10 * T_SCALE)) - "TCP:127.0.0.1:$PORT" &
+		local feeder=$!
+		local kills=0 sig pid
+		for sig in SEGV KILL SEGV KILL SEGV KILL; do
+			sleep "0.$((RANDOM % 20 + 5))"
+			pid=$(worker_pid) || break
+			[[ -n $pid ]] || break
+			kill "-$sig" "$pid" 2>/dev/null && kills=$((kills + 1))
+			# The next worker must be there before the next kill.
+			wait_until 5 bash -c "r=\$(pgrep -P $SSA_PID | head -n 1); [[ -n \$r && \$(pgrep -P \$r | head -n 1) != $pid ]]" || true
+		done
+		wait "$feeder" || true
+		wait_until $((30 * T_SCALE)) file_has "$T/ssa.err" 'died with code'
+		grep -q 'died with code 0' "$T/ssa.err"
+		((kills >= 3)) || fail "round $round: only $kills kills landed"
+		# Not one record twice, and every missing line one that was quarantined.
+		assert_equal "$(delivered "$T/ssa.out" | uniq -d)" ""
+		local missing quarantined
+		missing=$(comm -23 <(seq 1 20000 | sort) <(delivered "$T/ssa.out" | sort) | sort -n)
+		quarantined=$(sed -n 's/.*line \([0-9]*\) quarantined (worker-crash).*/\1/p' "$T/ssa.err" | sort -n)
+		assert_equal "$(comm -23 <(echo "$missing") <(echo "$quarantined"))" ""
+		summary "$T/ssa.err" | grep -q " $kills worker crash(es), $kills restart(s)"
+		kill -TERM -- "-$SSA_PID" 2>/dev/null || true
+		wait_gone "$SSA_PID" 5 || true
+	done
+}
+
+@test "a worker that dies while idle costs nothing: no quarantine, every line once" {
+	csv_lines 20 >"$T/in"
+	ssa_start --accept -- "$VLSINK" --merge=none --date=2026-01-01
+	exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+	head -n 10 "$T/in" >&5
+	wait_until 10 lines_at_least "$T/ssa.out" 10
+	pid=$(worker_pid)
+	kill -KILL "$pid"
+	wait_until 10 file_has "$T/ssa.err" 'between lines; restarted, no line lost'
+	tail -n 10 "$T/in" >&5
+	exec 5>&-
+	wait_until 10 file_has "$T/ssa.err" 'died with code'
+	grep -q 'died with code 0' "$T/ssa.err"
+	assert_equal "$(seq 1 20)" "$(delivered "$T/ssa.out")"
+	! grep -q quarantined "$T/ssa.err"
+	summary "$T/ssa.err" | grep -q ': eof: 20 accepted, 0 ignored, 0 rejected, .* 1 worker crash(es), 1 restart(s)'
+}
+
+@test "past the restart limit: exit 75, one entry, nothing after the limit delivered" {
+	csv_lines 200 20 30 40 50 60 70 80 90 >"$T/in"
+	ssa_start --accept -- env VLSINK_CRASH_ON=POISON "$HOOKS" --merge=none --date=2026-01-01
+	exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+	head -n 15 "$T/in" >&5
+	wait_until 10 lines_at_least "$T/ssa.out" 15
+	tail -n +16 "$T/in" >&5
+	wait_until $((30 * T_SCALE)) file_has "$T/ssa.err" 'died with code'
+	exec 5>&-
+	grep -q 'died with code 75' "$T/ssa.err"
+	assert_equal "$(grep -c 'worker crashed 6 times within 60 s (--restart-limit=5/60): connection closed' "$T/ssa.err")" 1
+	assert_equal "$(grep -c 'quarantined (worker-crash)' "$T/ssa.err")" 6
+	grep -q 'line 70 quarantined' "$T/ssa.err"
+	summary "$T/ssa.err" | grep -q ': restart-limit: .* 6 worker crash(es), 5 restart(s)'
+	# Delivered: lines 1 to some point before the sixth poison line, each
+	# once, and every record whole.
+	jq -e . "$T/ssa.out" >/dev/null
+	last=$(delivered "$T/ssa.out" | tail -n 1)
+	((last >= 15 && last < 70))
+	assert_equal "$(delivered "$T/ssa.out")" "$(seq 1 "$last" | grep -vxE '20|30|40|50|60')"
+}
+
+@test "sanitizer build: an AddressSanitizer report in the worker is a crash, quarantined the same way" {
+	[[ ${VLSINK_SANITIZED:-0} == 1 ]] || skip "needs the sanitizer build (make check, VLSINK_SANITIZED=1)"
+	csv_lines 1000 500 >"$T/in"
+	ssa_start --accept -- env VLSINK_CRASH_ON=POISON "$HOOKS" --merge=none --date=2026-01-01
+	send "$T/in" >/dev/null
+	wait_until $((30 * T_SCALE)) file_has "$T/ssa.err" 'died with code'
+	grep -q 'died with code 0' "$T/ssa.err"
+	grep -q 'AddressSanitizer: heap-buffer-overflow' "$T/ssa.err"
+	grep -q 'line 500 quarantined (worker-crash): the worker exited with status 1 on it' "$T/ssa.err"
+	assert_equal "$(seq 1 1000 | grep -vx 500)" "$(delivered "$T/ssa.out")"
+}
+
+@test "SIGTERM to a supervised connection: what was framed is delivered, summary, exit 0" {
+	csv_lines 100 >"$T/in"
+	ssa_start --accept -- "$VLSINK" --merge=none --date=2026-01-01
+	exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+	cat "$T/in" >&5
+	wait_until 10 lines_at_least "$T/ssa.out" 100
+	reader=$(pgrep -P "$SSA_PID" | head -n 1)
+	kill -TERM "$reader"
+	wait_until 10 file_has "$T/ssa.err" 'died with code'
+	exec 5>&-
+	grep -q 'died with code 0' "$T/ssa.err"
+	assert_equal "$(seq 1 100)" "$(delivered "$T/ssa.out")"
+	summary "$T/ssa.err" | grep -q ': signal: 100 accepted'
+}
+
+@test "--supervise on a pipe, --no-supervise on a socket, --restart-limit checked" {
+	csv_lines 50 10 >"$T/in"
+	VLSINK_CRASH_ON=POISON "$HOOKS" --supervise --merge=none <"$T/in" >"$OUT" 2>"$ERR"
+	grep -q 'line 10 quarantined' "$ERR"
+	assert_equal "$(line_count "$OUT")" 49
+	for arg in --restart-limit=0/60 --restart-limit=5 --restart-limit=5/0 --restart-limit=101/60 --restart-limit=5/3601; do
+		vl "$arg" </dev/null
+		assert_equal "$status" 64 "vlsink $arg"
+		grep -qF -- "--restart-limit=" "$ERR"
+	done
+	csv_lines 5 >"$T/in"
+	ssa_start --accept -- "$VLSINK" --no-supervise --merge=none
+	send "$T/in" >/dev/null
+	wait_until 10 file_has "$T/ssa.err" 'died with code'
+	grep -q 'died with code 0' "$T/ssa.err"
+	assert_equal "$(line_count "$T/ssa.out")" 5
+}
