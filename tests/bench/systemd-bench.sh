@@ -26,6 +26,7 @@
 #                         connection's line lands there too)
 #       vlsink bare       a drop-in resetting every sandboxing option
 #       cat    bare       both
+#       unsupervised hardened  vlsink --no-supervise: what supervision costs
 #     Also the closed-loop latency (LAT_COUNT connections, each waiting for
 #     the server to close). Target: vlsink >= 0.8x cat (hardened unit).
 #  2. FLEET_COUNT concurrent connections from FLEET_SOURCES loopback
@@ -105,6 +106,9 @@ write_variant() { # EXE SANDBOX
 	ct_exec rm -f "$DROPINS/zz-bench-cat.conf" "$DROPINS/zz-bench-bare.conf" || return 1
 	if [[ $exe == cat ]]; then
 		printf '[Service]\nExecStart=\nExecStart=/bin/cat\n' | ct_write "$DROPINS/zz-bench-cat.conf" || return 1
+	elif [[ $exe == unsupervised ]]; then
+		printf '[Service]\nExecStart=\nExecStart=/usr/local/bin/vlsink --sink=journal --no-supervise\n' |
+			ct_write "$DROPINS/zz-bench-cat.conf" || return 1
 	fi
 	if [[ $sb == bare ]]; then
 		# every sandboxing option of vlsink@.service back to systemd's
@@ -156,7 +160,7 @@ exposure() { # rating of vlsink@.service as loaded (drop-ins included)
 		awk '/Overall exposure level/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+$/) print $i }'
 }
 
-VARIANTS=("vlsink hardened" "cat hardened" "vlsink bare" "cat bare")
+VARIANTS=("vlsink hardened" "cat hardened" "vlsink bare" "cat bare" "unsupervised hardened")
 
 # seq_round "EXE SANDBOX" N: one open-loop round; adds to the variant's sums
 seq_round() {
@@ -171,7 +175,7 @@ seq_round() {
 		return 1
 	}
 	a1=$(sock_prop NAccepted)
-	if [[ $exe == vlsink ]]; then
+	if [[ $exe != cat ]]; then
 		recs=$(probe wait-count "$start" 20 "$n" -t vlsink SOURCE_FORMAT=nmea-rmc)
 	else
 		recs=$(probe wait-count "$start" 20 "$n" -t cat)
@@ -223,6 +227,10 @@ echo "  vlsink/cat: hardened ${r_h}x, bare ${r_b}x"
 echo "  the sandbox: hardened vlsink $(rate "vlsink hardened") conn/s vs bare $(rate "vlsink bare")" \
 	"($(calc "printf \"%.1f\", $(rate "vlsink bare") / $(rate "vlsink hardened")")x slower);" \
 	"closed loop ${LAT_["vlsink hardened"]} ms vs ${LAT_["vlsink bare"]} ms per connection"
+r_s=$(calc "printf \"%.2f\", $(rate "vlsink hardened") / $(rate "unsupervised hardened")")
+echo "  supervision: hardened vlsink $(rate "vlsink hardened") conn/s vs --no-supervise" \
+	"$(rate "unsupervised hardened") (${r_s}x; target 0.95x); closed loop ${LAT_["vlsink hardened"]} ms vs" \
+	"${LAT_["unsupervised hardened"]} ms"
 if calc "exit !($r_h >= 0.8)"; then
 	echo "VERDICT target 1 (vlsink >= 0.8x cat, hardened unit): met (${r_h}x)"
 else
