@@ -17,23 +17,8 @@ load '/usr/lib/bats/bats-assert/load'
 CORPUS=$BATS_TEST_DIRNAME/../../shared/corpus/gpsd
 VLSINK=${VLSINK:-$BATS_TEST_DIRNAME/../build/std/vlsink}
 
-# Merged records (as $r) against the .chk: gpsd reports a cycle several
-# times as its sentences come in, so its distinct TPV times with a fix are
-# the fixes.  Prints: fixes, records, fixes with exactly one record of their
-# time (time of day: gpsd moves old captures' dates by 1024 weeks) within
-# 1e-6 degrees, records sharing a time, records of no gpsd time.
-MERGED='
-[inputs | fromjson? | select(type == "object" and .class == "TPV" and .time != null
-	and .lat != null and .mode >= 2)] as $tpv
-| ($tpv | map(.time[11:23]) | unique) as $fixes
-| ($r | map(select(.time != null) | . + {tod: .time[11:23]})) as $recs
-| ($recs | group_by(.tod) | map(select(length > 1)) | length) as $shared
-| [$fixes[] as $k | ($recs | map(select(.tod == $k))) as $m
-	| select(($m | length) == 1 and any($tpv[]; .time[11:23] == $k
-		and (.lat - $m[0].lat | fabs) <= 1e-6 and (.lon - $m[0].lon | fabs) <= 1e-6))] as $agree
-| [$recs[] | .tod as $k | select(($fixes | index($k)) == null)] as $extra
-| "\($fixes | length) \($recs | length) \($agree | length) \($shared) \($extra | length)"
-'
+# Merged records against the .chk, per fix (see the program).
+MERGED=$(<"$BATS_TEST_DIRNAME/lib/fixes.jq")
 
 # Reads the records (as $r) and the .chk (raw lines) and prints one
 # line: RMC and GGA/GLL comparisons made, then every problem found.

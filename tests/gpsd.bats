@@ -15,20 +15,8 @@ load 'lib/common'
 CORPUS=$BATS_TEST_DIRNAME/../../shared/corpus/gpsd
 GPSD_DIR=$BATS_TEST_DIRNAME/../build/deps/gpsd/usr/sbin
 
-# One line: gpsd fixes, records, fixes with exactly one agreeing record,
-# times with more than one record, records at times gpsd did not report.
-COMPARE='
-[inputs | fromjson? | select(type == "object" and .class == "TPV" and .time != null
-	and .lat != null and .mode >= 2)] as $tpv
-| ($tpv | map(.time[11:23]) | unique) as $fixes
-| ($r | map(select(.time != null) | . + {tod: .time[11:23]})) as $recs
-| ($recs | group_by(.tod) | map(select(length > 1)) | length) as $shared
-| [$fixes[] as $k | ($recs | map(select(.tod == $k))) as $m
-	| select(($m | length) == 1 and any($tpv[]; .time[11:23] == $k
-		and (.lat - $m[0].lat | fabs) <= 1e-6 and (.lon - $m[0].lon | fabs) <= 1e-6))] as $agree
-| [$recs[] | .tod as $k | select(($fixes | index($k)) == null)] as $extra
-| "\($fixes | length) \($recs | length) \($agree | length) \($shared) \($extra | length)"
-'
+# Records against gpsd's TPVs, per fix (see the program).
+COMPARE=$(<"$BATS_TEST_DIRNAME/lib/fixes.jq")
 
 setup() {
 	common_setup
