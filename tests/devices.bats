@@ -7,6 +7,10 @@
 
 load 'lib/common'
 
+teardown() {
+	common_teardown
+}
+
 setup() {
 	common_setup
 	printf '%s\n' '# the fleet' 'bus-1' '  bus-2  ' '' 'addr:192.0.2.0/24' 'addr:2001:db8::/32' >"$T/devices"
