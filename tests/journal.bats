@@ -278,6 +278,10 @@ bg_err_has() { # NAME TEXT
 	# nothing was lost into the void: the summary made it, too
 	_summary_200() { [ "$(e2e_journal VEHICLE_ID="$v" END_REASON=eof LINES_ACCEPTED=200 | wc -l)" = 1 ]; }
 	ct_wait_until 10 _summary_200 || fail "no summary with 200 records"
+	# and all of it (the wait, the socket libsystemd makes once journald is
+	# back) ran inside vlsink's own sandbox
+	run jq -r .SANDBOX < <(e2e_journal VEHICLE_ID="$v" END_REASON=eof)
+	assert_output --regexp "$CONFINED_RE"
 }
 
 @test "journald stopped with its socket file left behind: vlsink retries and loses nothing" {

@@ -14,13 +14,27 @@
 #include "core/stop.h"
 #include "input.h"
 #include "options.h"
+#include "sandbox.h"
 #include "supervise.h"
+
+/* A process that cannot confine itself does not serve the connection. */
+static void confine(const struct sandbox *sb, struct sandbox_state *st)
+{
+	const char *step = "";
+	int r = sandbox_enter(sb, st, &step);
+
+	if (r < 0)
+		die(EXIT_SOFTWARE, "cannot confine the process: %s: %s (--no-sandbox runs unconfined)", step,
+		    strerror(-r));
+}
 
 int main(int argc, char **argv)
 {
 	struct config opt;
 	struct sink sink;
 	struct conn c;
+	struct sandbox_state confined;
+	char confined_text[64];
 
 	log_init("vlsink");
 	ensure_std_fds();
@@ -64,14 +78,25 @@ int main(int argc, char **argv)
 		die(EXIT_SOFTWARE, "out of memory");
 	/* A sink that never opened is reported like one that failed later: the
 	 * counts say that no input was read. */
+	int supervised = opt.supervise == 1 || (opt.supervise < 0 && input_is_socket(fd));
+	struct sandbox sb = {
+		.journal = sink.kind == SINK_JOURNAL,
+		.fifo = sink.kind == SINK_FIFO ? sink.path : NULL,
+		.supervisor = supervised,
+	};
 	int r = sink_open(&sink);
-	if (r < 0)
+	if (r < 0) {
 		note("cannot open the sink: %s",
 		     r == -ETIMEDOUT ? "gave up waiting for it after the stop signal" : strerror(-r));
-	else if (opt.supervise == 1 || (opt.supervise < 0 && input_is_socket(fd)))
-		r = supervise(&c, fd);
-	else
-		r = conn_serve(&c, fd);
+	} else {
+		/* Set-up is over (a supervisor maps its ring and forks its
+		 * workers under the sandbox, so every worker inherits it). */
+		if (opt.sandbox) {
+			confine(&sb, &confined);
+			c.rp.sandbox = sandbox_describe(&confined, confined_text, sizeof(confined_text));
+		}
+		r = supervised ? supervise(&c, fd) : conn_serve(&c, fd);
+	}
 	if (r < 0) {
 		c.rp.t.undelivered = c.undelivered + sink.pending;
 		note("sink failed: %" PRIu64 " record(s) not delivered", c.rp.t.undelivered);

@@ -40,6 +40,9 @@ static const char usage_text[] =
 	"  --supervise          a reader process and a worker process that it restarts\n"
 	"                       when a line crashes it (default on sockets)\n"
 	"  --no-supervise       one process (default on pipes and files)\n"
+	"  --no-sandbox         do not confine the process after set-up (by default\n"
+	"                       a seccomp allowlist and Landlock leave it only what\n"
+	"                       serving the connection needs; see vlsink(1))\n"
 	"  --restart-limit=N/SECS  more than N worker crashes in SECS seconds end the\n"
 	"                       connection with exit 75 (default 5/60; N 1-100,\n"
 	"                       SECS 1-3600)\n"
@@ -92,7 +95,7 @@ void config_parse(int argc, char **argv, struct config *o)
 	enum {
 		O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE, O_MERGE, O_KEEP_ZERO,
 		O_KEEP_DUP, O_FUTURE, O_PAST, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP, O_ROLLOVER, O_DEVICES,
-		O_SUPERVISE, O_NO_SUPERVISE, O_RESTART_LIMIT
+		O_SUPERVISE, O_NO_SUPERVISE, O_RESTART_LIMIT, O_SANDBOX, O_NO_SANDBOX
 	};
 	static const struct option longopts[] = {
 		{ "sink", required_argument, NULL, O_SINK },
@@ -116,6 +119,8 @@ void config_parse(int argc, char **argv, struct config *o)
 		{ "supervise", no_argument, NULL, O_SUPERVISE },
 		{ "no-supervise", no_argument, NULL, O_NO_SUPERVISE },
 		{ "restart-limit", required_argument, NULL, O_RESTART_LIMIT },
+		{ "sandbox", no_argument, NULL, O_SANDBOX },
+		{ "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -133,6 +138,7 @@ void config_parse(int argc, char **argv, struct config *o)
 	o->filter.zero = 1;
 	o->filter.duplicate = 1;
 	o->supervise = -1;
+	o->sandbox = 1;
 	o->restart_max = RESTART_MAX;
 	o->restart_period = RESTART_PERIOD;
 	opterr = 0;
@@ -238,6 +244,12 @@ void config_parse(int argc, char **argv, struct config *o)
 			break;
 		case O_NO_SUPERVISE:
 			o->supervise = 0;
+			break;
+		case O_SANDBOX:
+			o->sandbox = 1;
+			break;
+		case O_NO_SANDBOX:
+			o->sandbox = 0;
 			break;
 		case O_RESTART_LIMIT: {
 			const char *slash = strchr(optarg, '/');

@@ -43,6 +43,7 @@ struct config {
 	const char *devices; /* --devices=PATH, or NULL: every device may report. */
 	int supervise;       /* 1: reader and worker; 0: one process; -1: on sockets only. */
 	int restart_max, restart_period; /* --restart-limit=N/SECS. */
+	int sandbox;         /* 0: --no-sandbox. */
 };
 
 void config_parse(int argc, char **argv, struct config *o);

@@ -150,5 +150,7 @@ void report_summary(struct report *rp, const char *vehicle)
 	field(&ev, "WORKER_RESTARTS", t->restarts);
 	if (nfiltered)
 		text_field(&ev, "FILTERED_BY", by);
+	if (rp->sandbox)
+		text_field(&ev, "SANDBOX", rp->sandbox);
 	sink_event(rp->sink, rp->peer, &ev);
 }

@@ -29,6 +29,7 @@ struct report {
 	struct limiter limit;
 	struct sink *sink;
 	const struct peer *peer;
+	const char *sandbox; /* How the process is confined (SANDBOX=), or NULL. */
 };
 
 void report_init(struct report *rp, struct sink *sink, const struct peer *peer);

@@ -24,6 +24,16 @@ else
 	T_SCALE=1
 fi
 
+# What the summary's SANDBOX= says of a confined session (CONFINED_RE: the
+# installed build that container tests run), and of a session of the build
+# under test (SANDBOX_RE: sanitizer builds run unconfined, vlsink(1)).
+CONFINED_RE='^seccomp(, landlock [1-9][0-9]*| \(no landlock in this kernel\))$'
+if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
+	SANDBOX_RE='^off \(sanitizer build\)$'
+else
+	SANDBOX_RE=$CONFINED_RE
+fi
+
 common_setup() {
 	[[ -x $VLSINK ]] || fail "vlsink binary not found or not executable: $VLSINK (run make, or set VLSINK)"
 	T=$BATS_TEST_TMPDIR

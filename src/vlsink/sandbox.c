@@ -1,0 +1,410 @@
+/* The self-sandbox.  A seccomp-bpf allowlist built here from fixed tables
+ * (no compiler at run time: building it costs microseconds), Landlock with
+ * no file rights at all but writing the FIFO it may have to reopen, and
+ * no_new_privs.  A refused system call is a bug or an attack: the process
+ * says which call it was on stderr and dies of SIGSYS, so a supervised
+ * worker is quarantined like any other crash. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/sockios.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sandbox.h"
+
+#if defined(__x86_64__) && !defined(__ILP32__)
+#define SB_ARCH AUDIT_ARCH_X86_64
+#define SB_X32_BIT 0x40000000u
+#elif defined(__aarch64__)
+#define SB_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* The sanitizers' runtime needs what the sandbox refuses: LeakSanitizer
+ * ptraces the process at exit, symbolizing execs a helper. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SB_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SB_SANITIZER 1
+#endif
+#endif
+#ifndef SB_SANITIZER
+#define SB_SANITIZER 0
+#endif
+
+/* Landlock's ABI, as the kernel defines it (older C headers lack parts). */
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+struct ll_ruleset {
+	uint64_t fs, net, scoped;
+};
+struct ll_beneath {
+	uint64_t allowed;
+	int32_t fd;
+} __attribute__((packed));
+#define LL_VERSION 1u
+#define LL_RULE_PATH 1
+#define LL_FS_WRITE_FILE (1ull << 1)
+
+/* The filter: instructions, built into a fixed array. */
+#define PROG_MAX 400
+struct prog {
+	struct sock_filter f[PROG_MAX];
+	unsigned n;
+	int full;
+};
+
+#define DENY SECCOMP_RET_TRAP
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i) + (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 0 : 4))
+#define ARG_HI(i) (offsetof(struct seccomp_data, args) + 8 * (i) + (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 4 : 0))
+
+static void emit(struct prog *p, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
+{
+	if (p->n == PROG_MAX) {
+		p->full = 1;
+		return;
+	}
+	p->f[p->n++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf);
+}
+
+static void ret(struct prog *p, uint32_t action)
+{
+	emit(p, BPF_RET | BPF_K, action, 0, 0);
+}
+
+static void load(struct prog *p, uint32_t off)
+{
+	emit(p, BPF_LD | BPF_W | BPF_ABS, off, 0, 0);
+}
+
+/* "If the call is nr, then <a body of len instructions>", the body always
+ * ending in a return; other calls skip it. */
+static void on(struct prog *p, long nr, unsigned len)
+{
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, (uint8_t)len);
+}
+
+static void allow(struct prog *p, long nr)
+{
+	on(p, nr, 1);
+	ret(p, SECCOMP_RET_ALLOW);
+}
+
+static void fail(struct prog *p, long nr, int err)
+{
+	on(p, nr, 1);
+	ret(p, SECCOMP_RET_ERRNO | (uint32_t)err);
+}
+
+/* nr is allowed when argument arg is one of v[0..nv). */
+static void allow_in(struct prog *p, long nr, unsigned arg, const uint32_t *v, unsigned nv)
+{
+	on(p, nr, nv + 5);
+	load(p, ARG_HI(arg));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (uint8_t)(nv + 1));
+	load(p, ARG_LO(arg));
+	for (unsigned i = 0; i < nv; i++)
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, v[i], (uint8_t)(nv - i), 0);
+	ret(p, DENY);
+	ret(p, SECCOMP_RET_ALLOW);
+}
+
+/* nr is allowed when argument arg has none of the bits of mask. */
+static void allow_without(struct prog *p, long nr, unsigned arg, uint32_t mask)
+{
+	on(p, nr, 6);
+	load(p, ARG_HI(arg));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
+	load(p, ARG_LO(arg));
+	emit(p, BPF_JMP | BPF_JSET | BPF_K, mask, 0, 1);
+	ret(p, DENY);
+	ret(p, SECCOMP_RET_ALLOW);
+}
+
+/* nr is allowed when argument a0 is v0 and a1 is v1. */
+static void allow_pair(struct prog *p, long nr, unsigned a0, uint32_t v0, unsigned a1, uint32_t v1)
+{
+	on(p, nr, 10);
+	load(p, ARG_HI(a0));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 6);
+	load(p, ARG_LO(a0));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, v0, 0, 4);
+	load(p, ARG_HI(a1));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
+	load(p, ARG_LO(a1));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, v1, 1, 0);
+	ret(p, DENY);
+	ret(p, SECCOMP_RET_ALLOW);
+}
+
+#define N(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
+
+/* What every vlsink process needs while it serves a connection: its
+ * descriptors, memory that is never executable, signals, clocks, exit. */
+static const long plain[] = {
+	SYS_read, SYS_readv, SYS_write, SYS_writev, SYS_recvfrom, SYS_recvmsg,
+	SYS_close, SYS_lseek, SYS_fstat, SYS_ppoll, SYS_munmap, SYS_mremap, SYS_brk,
+	SYS_madvise, SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigpending,
+	SYS_rt_sigtimedwait, SYS_rt_sigreturn, SYS_sigaltstack, SYS_clock_gettime,
+	SYS_clock_getres, SYS_clock_nanosleep, SYS_nanosleep, SYS_gettimeofday,
+	SYS_getpid, SYS_getppid, SYS_gettid, SYS_getuid, SYS_geteuid, SYS_getgid,
+	SYS_getegid, SYS_exit, SYS_exit_group, SYS_restart_syscall, SYS_futex,
+	SYS_sched_yield, SYS_getrandom, SYS_getsockopt, SYS_getpeername,
+	SYS_getsockname, SYS_shutdown, SYS_set_robust_list,
+#ifdef SYS_poll
+	SYS_poll,
+#endif
+#ifdef SYS_time
+	SYS_time,
+#endif
+};
+static const uint32_t fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_ADD_SEALS, F_GET_SEALS, F_GETPIPE_SZ };
+/* isatty() (stdio), bytes waiting, the journal socket's queue. */
+static const uint32_t ioctl_reqs[] = { TCGETS, FIONREAD, SIOCOUTQ };
+static const uint32_t prctl_opts[] = { PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS };
+static const uint32_t seccomp_ops[] = { SECCOMP_SET_MODE_FILTER };
+static const uint32_t abort_sig[] = { SIGABRT };
+/* Flags of the fork() a supervisor makes: no shared memory, no thread,
+ * no namespace. */
+#define FORK_FLAGS ((uint32_t)(CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CSIGNAL))
+/* How sink_fifo.c opens the FIFO: no creating, no truncating, no reading. */
+#define FIFO_FLAGS ((uint32_t)(O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY))
+
+static void build(struct prog *p, const struct sandbox *sb)
+{
+	p->n = 0;
+	p->full = 0;
+#ifdef SB_ARCH
+	load(p, offsetof(struct seccomp_data, arch));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, SB_ARCH, 1, 0);
+	ret(p, SECCOMP_RET_KILL_PROCESS);
+#endif
+	load(p, offsetof(struct seccomp_data, nr));
+#ifdef SB_X32_BIT
+	emit(p, BPF_JMP | BPF_JGE | BPF_K, SB_X32_BIT, 0, 1);
+	ret(p, SECCOMP_RET_KILL_PROCESS);
+#endif
+	for (unsigned i = 0; i < N(plain); i++)
+		allow(p, plain[i]);
+	/* fstat() is newfstatat(fd, "", buf, AT_EMPTY_PATH): no path lookups. */
+	static const uint32_t empty_path[] = { AT_EMPTY_PATH };
+	allow_in(p, SYS_newfstatat, 3, empty_path, N(empty_path));
+	allow_without(p, SYS_mmap, 2, PROT_EXEC);
+	allow_without(p, SYS_mprotect, 2, PROT_EXEC);
+	allow_in(p, SYS_fcntl, 1, fcntl_cmds, N(fcntl_cmds));
+	allow_in(p, SYS_ioctl, 1, ioctl_reqs, N(ioctl_reqs));
+	allow_in(p, SYS_prctl, 0, prctl_opts, N(prctl_opts));
+	allow_in(p, SYS_seccomp, 0, seccomp_ops, N(seccomp_ops));
+	allow_in(p, SYS_tgkill, 2, abort_sig, N(abort_sig));
+	/* glibc falls back to clone() and friends on ENOSYS. */
+	fail(p, SYS_clone3, ENOSYS);
+	if (sb->journal) {
+		/* libsystemd's one unconnected datagram socket; it never
+		 * connects, and passes a large entry as a sealed memfd. */
+		allow_pair(p, SYS_socket, 0, AF_UNIX, 1, SOCK_DGRAM | SOCK_CLOEXEC);
+		allow(p, SYS_setsockopt);
+		allow(p, SYS_sendmsg);
+		allow(p, SYS_sendto);
+		allow(p, SYS_memfd_create);
+		/* Whether the journal socket exists (sink_journal.c). */
+#ifdef SYS_access
+		allow(p, SYS_access);
+#endif
+		allow(p, SYS_faccessat);
+#ifdef SYS_faccessat2
+		allow(p, SYS_faccessat2);
+#endif
+	}
+	if (sb->fifo) {
+		static const uint32_t flags[] = { FIFO_FLAGS };
+		allow_in(p, SYS_openat, 2, flags, N(flags));
+#ifdef SYS_open
+		allow_in(p, SYS_open, 1, flags, N(flags));
+#endif
+	}
+	if (sb->supervisor) {
+		allow_without(p, SYS_clone, 0, ~FORK_FLAGS);
+		allow(p, SYS_wait4);
+		allow(p, SYS_waitid);
+		allow(p, SYS_kill);
+		allow(p, SYS_pidfd_open);
+		allow(p, SYS_pidfd_send_signal);
+		allow(p, SYS_eventfd2);
+	}
+	ret(p, DENY);
+}
+
+/* The worker's layer on top: what only its supervisor may do. */
+static void build_narrow(struct prog *p)
+{
+	static const long forbidden[] = {
+		SYS_clone, SYS_wait4, SYS_waitid, SYS_kill, SYS_pidfd_open,
+		SYS_pidfd_send_signal, SYS_eventfd2, SYS_seccomp, SYS_prctl,
+#ifdef SYS_fork
+		SYS_fork, SYS_vfork,
+#endif
+	};
+	p->n = 0;
+	p->full = 0;
+	load(p, offsetof(struct seccomp_data, nr));
+	for (unsigned i = 0; i < N(forbidden); i++) {
+		on(p, forbidden[i], 1);
+		ret(p, DENY);
+	}
+	ret(p, SECCOMP_RET_ALLOW);
+}
+
+static int install(struct prog *p)
+{
+	struct sock_fprog fp = { .len = (unsigned short)p->n, .filter = p->f };
+
+	if (p->full)
+		return -E2BIG;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Async-signal-safe: names the call, then dies of SIGSYS (the handler was
+ * reset on entry, so the next refused call kills). */
+static void refused(int sig, siginfo_t *si, void *uc)
+{
+	char msg[96] = "vlsink: sandbox: refused system call ", num[12];
+	size_t n = strlen(msg), k = 0;
+	unsigned v = (unsigned)si->si_syscall;
+
+	(void)sig;
+	(void)uc;
+	do
+		num[k++] = (char)('0' + v % 10);
+	while ((v /= 10) && k < sizeof(num));
+	while (k)
+		msg[n++] = num[--k];
+	static const char tail[] = " (a bug: please report it)\n";
+	memcpy(msg + n, tail, sizeof(tail) - 1);
+	n += sizeof(tail) - 1;
+	(void)!write(STDERR_FILENO, msg, n);
+	syscall(SYS_ptrace, 0, 0, 0, 0);
+	_exit(128 + SIGSYS);
+}
+
+int sandbox_landlock_abi(void)
+{
+	long v = syscall(SYS_landlock_create_ruleset, NULL, 0, LL_VERSION);
+	return v < 0 ? 0 : (int)v;
+}
+
+/* Every file right this ABI knows is handled, and none granted but
+ * writing the FIFO; TCP is off, and from ABI 6 so are abstract sockets
+ * and signals to processes outside the sandbox (other connections). */
+static int landlock(const struct sandbox *sb, int abi)
+{
+	struct ll_ruleset rs = { 0, 0, 0 };
+	size_t size = abi >= 4 ? (abi >= 6 ? sizeof(rs) : offsetof(struct ll_ruleset, scoped))
+			       : offsetof(struct ll_ruleset, net);
+
+	rs.fs = (1ull << 13) - 1;
+	if (abi >= 2)
+		rs.fs |= 1ull << 13; /* refer */
+	if (abi >= 3)
+		rs.fs |= 1ull << 14; /* truncate */
+	if (abi >= 5)
+		rs.fs |= 1ull << 15; /* ioctl on devices */
+	if (abi >= 4)
+		rs.net = 3; /* bind and connect TCP */
+	if (abi >= 6)
+		rs.scoped = 3; /* abstract unix sockets, signals */
+	int fd = (int)syscall(SYS_landlock_create_ruleset, &rs, size, 0);
+	if (fd < 0)
+		return -errno;
+	int r = 0;
+	if (sb->fifo) {
+		struct ll_beneath b = { LL_FS_WRITE_FILE, open(sb->fifo, O_PATH | O_CLOEXEC) };
+		if (b.fd < 0 || syscall(SYS_landlock_add_rule, fd, LL_RULE_PATH, &b, 0) < 0)
+			r = -errno;
+		if (b.fd >= 0)
+			close(b.fd);
+	}
+	if (!r && syscall(SYS_landlock_restrict_self, fd, 0) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int sandbox_enter(const struct sandbox *sb, struct sandbox_state *st, const char **step)
+{
+	struct prog p;
+
+	memset(st, 0, sizeof(*st));
+	if (SB_SANITIZER) {
+		st->off = "sanitizer build";
+		return 0;
+	}
+	*step = "prctl(PR_SET_NO_NEW_PRIVS)";
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	int abi = sandbox_landlock_abi();
+	if (abi > 0) {
+		*step = "Landlock";
+		int r = landlock(sb, abi);
+		if (r < 0)
+			return r;
+		st->landlock = abi;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = refused;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	*step = "sigaction(SIGSYS)";
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return -errno;
+	build(&p, sb);
+	*step = "seccomp";
+	int r = install(&p);
+	if (r < 0)
+		return r;
+	st->seccomp = 1;
+	return 0;
+}
+
+int sandbox_narrow(void)
+{
+	struct prog p;
+
+	if (SB_SANITIZER)
+		return 0;
+	build_narrow(&p);
+	return install(&p);
+}
+
+const char *sandbox_describe(const struct sandbox_state *st, char *buf, unsigned size)
+{
+	if (st->off)
+		snprintf(buf, size, "off (%s)", st->off);
+	else if (!st->seccomp)
+		snprintf(buf, size, "off");
+	else if (st->landlock)
+		snprintf(buf, size, "seccomp, landlock %d", st->landlock);
+	else
+		snprintf(buf, size, "seccomp (no landlock in this kernel)");
+	return buf;
+}
+
+_Static_assert(PROG_MAX <= BPF_MAXINSNS, "a seccomp filter holds at most BPF_MAXINSNS instructions");
