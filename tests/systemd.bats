@@ -186,13 +186,20 @@ socket_prop() { # PROPERTY
 	assert_output --partial "man vlsink-no-such-page(1)"
 }
 
-@test "systemd-analyze security --offline=yes --threshold=15 passes on both services" {
+@test "systemd-analyze security: the collector rates 1.5 or better; vlsink@ keeps the cheap options (7.0 or better, a bare unit is 9.6)" {
 	# Only services run a process to sandbox: for a .socket unit, security
 	# rates the sandbox of a process that does not exist (a bare 9.8).
-	local u
+	# vlsink@.service confines itself (vlsink(1), SANDBOX), which this
+	# rating cannot see; tests/confine.bats tries what it denies.  What the
+	# rating does see is the options that cost PID 1 nothing: a static
+	# user, no capabilities, no_new_privs, the umask.
+	local u t
 	for u in vlsink@.service vlsink-collect.service; do
-		run ct_exec systemd-analyze security --offline=yes --threshold=15 --no-pager "$UNITDIR/$u"
+		t=15
+		[[ $u == vlsink@.service ]] && t=70
+		run ct_exec systemd-analyze security --offline=yes --threshold=$t --no-pager "$UNITDIR/$u"
 		echo "$u: $(grep 'Overall exposure' <<<"$output")"
+		echo "# $u: $(grep 'Overall exposure' <<<"$output")" >&3
 		[ "$status" -eq 0 ] || fail "security $u: $(tail -n 20 <<<"$output")"
 	done
 }
@@ -324,6 +331,8 @@ socket_prop() { # PROPERTY
 	run jq -r '[._TRANSPORT, ._UID, ._SYSTEMD_UNIT] | join(" ")' <<<"${lines[0]}"
 	assert_output "journal $uid $unit"
 	# the summary says how: seccomp, and Landlock where the kernel has it
+	_summary() { [ -n "$(e2e_journal VEHICLE_ID="$v" END_REASON=eof)" ]; }
+	ct_wait_until 10 _summary || fail "no summary entry"
 	run e2e_journal VEHICLE_ID="$v" END_REASON=eof
 	run jq -r .SANDBOX <<<"${lines[0]}"
 	assert_output --regexp "$CONFINED_RE"
@@ -682,12 +691,12 @@ $FORGER_UID run-u[0-9]+\\.service\$"
 }
 
 @test "entries journald could not attribute to a unit (journald behind, the instance gone): exported by their _UID, the forger's are not" {
-	local v vb pid uid
-	v=$(e2e_vid lag) vb=$(e2e_vid before)
+	local v pid uid
+	v=$(e2e_vid lag)
 	forge_setup "$v"
-	# an attributed connection first: the connections' UID in this boot
-	serves_new before 5
-	uid=$(ct_exec journalctl -q -u "vlsink@*" VEHICLE_ID="$vb" -n 1 -o json | jq -r ._UID)
+	# the connections' UID: their static user's
+	uid=$(ct_exec id -u vlsink-conn)
+	[[ $uid =~ ^[0-9]+$ ]] || fail "no user vlsink-conn: $uid"
 	e2e_gen nmea "$v" 20 0 "$E2E_TMP/lag.nmea"
 	# journald stopped while the connection comes, sends and ends: the
 	# entries wait in its socket, and when it reads them, the instance's

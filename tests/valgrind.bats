@@ -8,6 +8,8 @@
 #
 # Skipped in the sanitizer pass: valgrind cannot run ASan-instrumented
 # binaries (both replace malloc and claim the same address space).
+# vlsink runs --no-sandbox here: valgrind implements no seccomp() and its
+# translated code lives in executable memory that the filter would refuse.
 
 load 'lib/common'
 
@@ -85,9 +87,9 @@ mixed_input() {
 	mixed_input >"$T/in"
 	local fmt
 	for fmt in json csv raw; do
-		REMOTE_ADDR=192.0.2.7 REMOTE_PORT=4242 "$VLSINK" --format="$fmt" <"$T/in" >"$T/expected" 2>/dev/null 3>&-
+		REMOTE_ADDR=192.0.2.7 REMOTE_PORT=4242 "$VLSINK" --no-sandbox --format="$fmt" <"$T/in" >"$T/expected" 2>/dev/null 3>&-
 		status=0
-		REMOTE_ADDR=192.0.2.7 REMOTE_PORT=4242 vg "stdout-$fmt" "$VLSINK" --format="$fmt" \
+		REMOTE_ADDR=192.0.2.7 REMOTE_PORT=4242 vg "stdout-$fmt" "$VLSINK" --no-sandbox --format="$fmt" \
 			<"$T/in" >"$OUT" 2>"$ERR" 3>&- || status=$?
 		assert_equal "$status" 0
 		vg_clean "stdout-$fmt"
@@ -96,7 +98,7 @@ mixed_input() {
 	done
 	# The other options' paths: strict checksums, a date, a vehicle.
 	status=0
-	vg options "$VLSINK" --checksum=strict --date=2026-01-01 --vehicle=v-1 --max-line=4000 \
+	vg options "$VLSINK" --no-sandbox --checksum=strict --date=2026-01-01 --vehicle=v-1 --max-line=4000 \
 		<"$T/in" >"$OUT" 2>"$ERR" 3>&- || status=$?
 	assert_equal "$status" 0
 	vg_clean options
@@ -104,10 +106,10 @@ mixed_input() {
 
 @test "vlsink to a FIFO, waited for until cat reads it: no memory error, no leak" {
 	mixed_input >"$T/in"
-	"$VLSINK" --format=raw <"$T/in" >"$T/expected" 2>/dev/null 3>&-
+	"$VLSINK" --no-sandbox --format=raw <"$T/in" >"$T/expected" 2>/dev/null 3>&-
 	mkfifo "$T/fifo"
 	valgrind -q "${VG_OPTS[@]}" --log-file="$T/vg.fifo.%p" \
-		"$VLSINK" --format=raw --sink=fifo:"$T/fifo" <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+		"$VLSINK" --no-sandbox --format=raw --sink=fifo:"$T/fifo" <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
 	track $!
 	local vpid=$!
 	wait_until 30 file_has "$ERR" 'no reader, waiting'
@@ -123,7 +125,7 @@ mixed_input() {
 
 @test "vlsink into vlsink-collect through a FIFO, and the collector on garbage: no memory error, no leak" {
 	mixed_input >"$T/in"
-	"$VLSINK" <"$T/in" >"$T/expected" 2>/dev/null 3>&-
+	"$VLSINK" --no-sandbox <"$T/in" >"$T/expected" 2>/dev/null 3>&-
 	mkfifo "$T/fifo"
 	# As under ListenFIFO=: the collector holds the FIFO read-write on fd 3.
 	LISTEN_FDS=1 valgrind -q "${VG_OPTS[@]}" --log-file="$T/vg.collect.%p" \
@@ -131,7 +133,7 @@ mixed_input() {
 	track $!
 	local cpid=$!
 	status=0
-	vg writer "$VLSINK" --sink=fifo:"$T/fifo" <"$T/in" >/dev/null 2>"$ERR" 3>&- || status=$?
+	vg writer "$VLSINK" --no-sandbox --sink=fifo:"$T/fifo" <"$T/in" >/dev/null 2>"$ERR" 3>&- || status=$?
 	assert_equal "$status" 0
 	vg_clean writer
 	wait_until 60 lines_at_least "$T/positions.jsonl" "$(line_count "$T/expected")"
@@ -162,7 +164,7 @@ mixed_input() {
 	mixed_input >"$T/in"
 	# valgrind runs the program in its own process: LISTEN_PID matches.
 	ssa_start --accept -- valgrind -q "${VG_OPTS[@]}" --log-file="$T/vg.tcp.%p" \
-		"$VLSINK" --idle-timeout=2
+		"$VLSINK" --no-sandbox --idle-timeout=2
 	# 1: the whole stream, then a half-close.
 	timeout $((60 * T_SCALE)) socat -t 30 -T 60 - "TCP:127.0.0.1:$PORT" <"$T/in" >/dev/null
 	wait_until 60 bash -c "[[ \$(grep -c 'died with code' '$T/ssa.err') -ge 1 ]]"
@@ -192,20 +194,20 @@ s.close()' "$PORT" "$RMC"
 @test "error paths: sink failure (exit 74), SIGTERM mid-stream, FIFO never read (exit 74), usage error: no memory error, no leak" {
 	mixed_input >"$T/in"
 	status=0
-	vg full "$VLSINK" <"$T/in" >/dev/full 2>"$ERR" 3>&- || status=$?
+	vg full "$VLSINK" --no-sandbox <"$T/in" >/dev/full 2>"$ERR" 3>&- || status=$?
 	assert_equal "$status" 74
 	vg_clean full
 	grep -q 'record(s) not delivered' "$ERR"
 
 	status=0
-	vg usage "$VLSINK" --sink=bogus </dev/null >/dev/null 2>"$ERR" 3>&- || status=$?
+	vg usage "$VLSINK" --no-sandbox --sink=bogus </dev/null >/dev/null 2>"$ERR" 3>&- || status=$?
 	assert_equal "$status" 64
 	vg_clean usage
 
 	# SIGTERM while reading a pipe that stays open.
 	mkfifo "$T/pipe"
 	valgrind -q "${VG_OPTS[@]}" --log-file="$T/vg.term.%p" \
-		"$VLSINK" <"$T/pipe" >"$OUT" 2>"$ERR" 3>&- &
+		"$VLSINK" --no-sandbox <"$T/pipe" >"$OUT" 2>"$ERR" 3>&- &
 	track $!
 	local vpid=$!
 	exec 5>"$T/pipe"
@@ -221,7 +223,7 @@ s.close()' "$PORT" "$RMC"
 	# A FIFO nobody reads, then SIGTERM: the grace period runs out.
 	mkfifo "$T/fifo"
 	valgrind -q "${VG_OPTS[@]}" --log-file="$T/vg.fifo-term.%p" \
-		"$VLSINK" --sink=fifo:"$T/fifo" <"$T/in" >/dev/null 2>"$ERR" 3>&- &
+		"$VLSINK" --no-sandbox --sink=fifo:"$T/fifo" <"$T/in" >/dev/null 2>"$ERR" 3>&- &
 	track $!
 	vpid=$!
 	wait_until 60 file_has "$ERR" 'no reader, waiting'

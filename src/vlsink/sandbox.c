@@ -71,8 +71,8 @@ struct prog {
 };
 
 #define DENY SECCOMP_RET_TRAP
-#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i) + (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 0 : 4))
-#define ARG_HI(i) (offsetof(struct seccomp_data, args) + 8 * (i) + (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 4 : 0))
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (size_t)(i) + (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 0 : 4))
+#define ARG_HI(i) (offsetof(struct seccomp_data, args) + 8 * (size_t)(i) + (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 4 : 0))
 
 static void emit(struct prog *p, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
 {

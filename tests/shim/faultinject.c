@@ -27,8 +27,14 @@
  *   FAULT_SYNC_ERRNO=E  FAULT_SYNC_AFTER=N  FAULT_SYNC_TIMES=K
  *
  * FAULT_LOG=PATH: one line per faulted call is appended to PATH ("write fd=1
- * size=4096 -> EIO", "write fd=1 size=4096 -> short 1000"), opened and closed
- * each time so that no descriptor of the program is taken or renumbered.
+ * size=4096 -> EIO", "write fd=1 size=4096 -> short 1000"), opened when the
+ * shim is loaded, on a descriptor far above the program's own (512 or up),
+ * so that none of the program's is taken or renumbered.
+ *
+ * Both the log and FAULT_WRITE_PATH (by device and inode, when it exists at
+ * load time) are settled before the program starts, so that a program that
+ * confines itself later (vlsink's sandbox refuses open and readlink) can be
+ * faulted all the same.
  *
  * A write of 0 bytes is never faulted.  Everything else passes to libc.
  * Single-threaded programs only (as both of ours are). */
@@ -40,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -176,7 +183,11 @@ static void parse_rule(struct rule *r, const char *prefix)
 		r->every = 1;
 }
 
-static void init(void)
+static int log_fd = -1;
+static int match_known;
+static struct stat match_st;
+
+__attribute__((constructor)) static void init(void)
 {
 	if (inited)
 		return;
@@ -190,6 +201,15 @@ static void init(void)
 	if (match_path && !*match_path)
 		match_path = NULL;
 	log_path = getenv("FAULT_LOG");
+	if (log_path) {
+		int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			log_fd = fcntl(fd, F_DUPFD_CLOEXEC, 512);
+			close(fd);
+		}
+	}
+	if (match_path && stat(match_path, &match_st) == 0)
+		match_known = 1;
 	parse_rule(&wr, "FAULT_WRITE");
 	parse_rule(&sy, "FAULT_SYNC");
 }
@@ -198,6 +218,10 @@ static int fd_matches(int fd)
 {
 	if (fd == match_fd)
 		return 1;
+	if (match_known) {
+		struct stat st;
+		return fstat(fd, &st) == 0 && st.st_dev == match_st.st_dev && st.st_ino == match_st.st_ino;
+	}
 	if (match_path) {
 		char link[64], target[PATH_MAX];
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -229,7 +253,7 @@ static void log_fault(const char *what, int fd, size_t size, const char *result,
 {
 	char line[160];
 
-	if (!log_path)
+	if (log_fd < 0)
 		return;
 	int len = snprintf(line, sizeof(line), "%s fd=%d size=%zu -> %s", what, fd, size, result);
 	if (n >= 0 && len > 0 && (size_t)len < sizeof(line))
@@ -238,12 +262,8 @@ static void log_fault(const char *what, int fd, size_t size, const char *result,
 		return;
 	line[len++] = '\n';
 	int saved = errno;
-	int lfd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (lfd >= 0) {
-		ssize_t w = real_write(lfd, line, (size_t)len);
-		(void)w;
-		close(lfd);
-	}
+	ssize_t w = real_write(log_fd, line, (size_t)len);
+	(void)w;
 	errno = saved;
 }
 
