@@ -9,9 +9,12 @@
  *   verdict  allowed | denied | killed | timeout | n/a
  *   detail   the errno name (denied; or allowed past the permission check,
  *            see below), the signal name (killed), or "-"
- *   class    forbid: vlsink never needs it, a sandbox must deny it
- *            need:   vlsink does it (journal socket, fork, own signals)
- *            info:   harmless either way, reported only
+ *   class    forbid:  vlsink never needs it, and the vlsink@.service of
+ *                     2026-11-30 denied it: any unit must deny it
+ *            sandbox: vlsink never needs it, but that unit allowed it:
+ *                     vlsink's own sandbox should deny it
+ *            need:    vlsink does it (journal socket, fork, own signals)
+ *            info:    harmless either way, reported only
  *
  * and, when every action has run, "PROBE <tag> done <count>".
  *
@@ -570,6 +573,7 @@ static int do_iopl(const struct action *x)
 #endif
 
 #define F "forbid"
+#define S "sandbox"
 #define N "need"
 #define I "info"
 #define RO O_RDONLY
@@ -577,7 +581,7 @@ static int do_iopl(const struct action *x)
 
 static const struct action actions[] = {
 	/* Files to read. */
-	{ "read-/etc/passwd", do_open, "/etc/passwd", RO, 0, 0, 0, F },
+	{ "read-/etc/passwd", do_open, "/etc/passwd", RO, 0, 0, 0, S },
 	{ "read-/etc/shadow", do_open, "/etc/shadow", RO, 0, 0, 0, F },
 	{ "read-/proc/1/environ", do_open, "/proc/1/environ", RO, 0, 0, 0, F },
 	{ "read-/proc/1/cmdline", do_open, "/proc/1/cmdline", RO, 0, 0, 0, F },
@@ -588,22 +592,22 @@ static const struct action actions[] = {
 	{ "read-/home-file", do_open, "/home/vlsink-probe/readable", RO, 0, 0, 0, F },
 	{ "opendir-/home", do_open, "/home", DIR_, 0, 0, 0, F },
 	{ "opendir-/root", do_open, "/root", DIR_, 0, 0, 0, F },
-	{ "read-/sys/kernel/notes", do_open, "/sys/kernel/notes", RO, 0, 0, 0, F },
+	{ "read-/sys/kernel/notes", do_open, "/sys/kernel/notes", RO, 0, 0, 0, S },
 	{ "see-host-/tmp", do_see_mark, "/tmp", 0, 0, 0, 0, F },
 	{ "see-host-/var/tmp", do_see_mark, "/var/tmp", 0, 0, 0, 0, F },
-	{ "see-host-/dev/shm", do_see_mark, "/dev/shm", 0, 0, 0, 0, F },
+	{ "see-host-/dev/shm", do_see_mark, "/dev/shm", 0, 0, 0, 0, S },
 	/* Files to write. */
 	{ "create-in-/", do_create, "/", 0, 0, 0, 0, F },
 	{ "create-in-/etc", do_create, "/etc", 0, 0, 0, 0, F },
 	{ "create-in-/var", do_create, "/var", 0, 0, 0, 0, F },
 	{ "create-in-/var/lib/vlsink", do_create, "/var/lib/vlsink", 0, 0, 0, 0, F },
 	{ "create-in-/run", do_create, "/run", 0, 0, 0, 0, F },
-	{ "create-in-/run/lock", do_create, "/run/lock", 0, 0, 0, 0, F },
-	{ "create-in-/tmp", do_create, "/tmp", 0, 0, 0, 0, F },
-	{ "create-in-/var/tmp", do_create, "/var/tmp", 0, 0, 0, 0, F },
-	{ "create-in-/dev/shm", do_create, "/dev/shm", 0, 0, 0, 0, F },
-	{ "mkdir-in-/tmp", do_mkdir, "/tmp", 0, 0, 0, 0, F },
-	{ "mkfifo-in-/tmp", do_mknod, "/tmp", S_IFIFO, 0, 0, 0, F },
+	{ "create-in-/run/lock", do_create, "/run/lock", 0, 0, 0, 0, S },
+	{ "create-in-/tmp", do_create, "/tmp", 0, 0, 0, 0, S },
+	{ "create-in-/var/tmp", do_create, "/var/tmp", 0, 0, 0, 0, S },
+	{ "create-in-/dev/shm", do_create, "/dev/shm", 0, 0, 0, 0, S },
+	{ "mkdir-in-/tmp", do_mkdir, "/tmp", 0, 0, 0, 0, S },
+	{ "mkfifo-in-/tmp", do_mknod, "/tmp", S_IFIFO, 0, 0, 0, S },
 	{ "mknod-chr-1:3-in-/tmp", do_mknod, "/tmp", S_IFCHR, 1, 3, 0, F },
 	{ "chmod-setuid-own-file", do_chmod_suid, "/tmp", 0, 0, 0, 0, F },
 	{ "chown-/etc/hostname", do_chown_same, "/etc/hostname", 0, 0, 0, 0, F },
@@ -634,22 +638,22 @@ static const struct action actions[] = {
 	{ "connect-journal-socket", do_connect_unix, "/run/systemd/journal/socket", SOCK_DGRAM, 0, 0, 0, N },
 	{ "connect-journal-stdout", do_connect_unix, "/run/systemd/journal/stdout", SOCK_STREAM, 0, 0, 0, I },
 	{ "connect-systemd-private", do_connect_unix, "/run/systemd/private", SOCK_STREAM, 0, 0, 0, F },
-	{ "connect-dbus-system", do_connect_unix, "/run/dbus/system_bus_socket", SOCK_STREAM, 0, 0, 0, F },
+	{ "connect-dbus-system", do_connect_unix, "/run/dbus/system_bus_socket", SOCK_STREAM, 0, 0, 0, S },
 	{ "connect-userdb", do_connect_unix, "/run/systemd/userdb/io.systemd.Multiplexer", SOCK_STREAM, 0, 0, 0,
 	  F },
 	{ "connect-host-abstract", do_connect_unix, NULL, SOCK_STREAM, 0, 0, 0, F },
-	{ "bind-abstract", do_bind_abstract, NULL, 0, 0, 0, 0, F },
+	{ "bind-abstract", do_bind_abstract, NULL, 0, 0, 0, 0, S },
 	{ "connect-host-tcp", do_connect_tcp, NULL, 0, 0, 0, 0, F },
 	/* Processes. */
 	{ "fork", do_fork, NULL, 0, 0, 0, 0, N },
 	{ "signal-own-reader", do_kill, NULL, 0, 0, 0, 0, N },
-	{ "exec-/bin/sh", do_exec, "/bin/sh", 0, 0, 0, 0, F },
+	{ "exec-/bin/sh", do_exec, "/bin/sh", 0, 0, 0, 0, S },
 	{ "signal-pid1", do_kill, NULL, 2, 0, 0, 0, F },
-	{ "signal-peer", do_kill, NULL, 1, 0, 0, 0, F },
+	{ "signal-peer", do_kill, NULL, 1, 0, 0, 0, S },
 	{ "ptrace-seize-reader", do_ptrace_seize, NULL, 0, 0, 0, 0, F },
 	{ "ptrace-seize-peer", do_ptrace_seize, NULL, 1, 0, 0, 0, F },
 	{ "ptrace-traceme", do_traceme, NULL, 0, 0, 0, 0, F },
-	{ "process_vm_readv-reader", do_vm_read, NULL, 0, 0, 0, 0, F },
+	{ "process_vm_readv-reader", do_vm_read, NULL, 0, 0, 0, 0, S },
 	{ "process_vm_readv-peer", do_vm_read, NULL, 1, 0, 0, EFAULT, F },
 	{ "setuid-0", do_setid, NULL, 0, 0, 0, 0, F },
 	{ "setgid-0", do_setid, NULL, 1, 0, 0, 0, F },
@@ -677,14 +681,14 @@ static const struct action actions[] = {
 	{ "tiocsti-/dev/tty", do_tiocsti, NULL, 0, 0, 0, 0, F },
 	{ "bpf-map-create", do_bpf, NULL, 0, 0, 0, 0, F },
 	{ "perf_event_open-self", do_perf, NULL, 0, 0, 0, 0, F },
-	{ "io_uring_setup", do_io_uring, NULL, 0, 0, 0, 0, F },
-	{ "userfaultfd-user-mode", do_userfaultfd, NULL, 0, 0, 0, 0, F },
+	{ "io_uring_setup", do_io_uring, NULL, 0, 0, 0, 0, S },
+	{ "userfaultfd-user-mode", do_userfaultfd, NULL, 0, 0, 0, 0, S },
 	{ "memfd_create", do_memfd, NULL, 0, 0, 0, 0, N },
 	{ "add_key", do_add_key, NULL, 0, 0, 0, 0, F },
 	{ "keyctl-user-keyring", do_user_keyring, NULL, 0, 0, 0, 0, F },
-	{ "shmget", do_sysv, NULL, 0, 0, 0, 0, F },
-	{ "msgget", do_sysv, NULL, 1, 0, 0, 0, F },
-	{ "semget", do_sysv, NULL, 2, 0, 0, 0, F },
+	{ "shmget", do_sysv, NULL, 0, 0, 0, 0, S },
+	{ "msgget", do_sysv, NULL, 1, 0, 0, 0, S },
+	{ "semget", do_sysv, NULL, 2, 0, 0, 0, S },
 };
 
 /* --- running them ----------------------------------------------------------------- */
