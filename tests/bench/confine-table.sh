@@ -45,14 +45,14 @@ table() {
 			for (i = 1; i <= n; i++) {
 				a = order[i]
 				o = ((1, a) in v) ? cell(v[1, a], d[1, a]) : "missing"
-				w = ((2, a) in v) ? cell(v[2, a], d[2, a]) : "missing"
+				w = plain = ((2, a) in v) ? cell(v[2, a], d[2, a]) : "missing"
 				weaker = shut(v[1, a]) && !shut(v[2, a])
 				loose = (cls[a] == "forbid" || (sandbox && cls[a] == "sandbox")) && !shut(v[2, a])
 				if (weaker) w = "**" w "** weaker"
 				else if (loose && (forbid || sandbox)) w = "**" w "** forbidden"
 				printf "| %s | %s | %s | %s |\n", a, cls[a], o, w
-				if (check && weaker) { msg[++bad] = "weaker: " a ": old " o ", new " w }
-				if ((forbid || sandbox) && loose) { msg[++bad] = "forbidden but not denied: " a ": new " w }
+				if (check && weaker) { msg[++bad] = "weaker: " a ": old " o ", new " plain }
+				if ((forbid || sandbox) && loose) { msg[++bad] = "forbidden but not denied: " a ": new " plain }
 				if (((1, a) in v) != ((2, a) in v)) { msg[++bad] = "in one table only: " a }
 			}
 			for (c = 1; c <= 2; c++)

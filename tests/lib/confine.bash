@@ -11,7 +11,9 @@
 #                               compiler's errors and fails when it cannot
 #   confine_prepare SO          the shim as /usr/local/lib/vlsink-probe.so and
 #                               what its actions look for: marker files in
-#                               /tmp, /var/tmp, /dev/shm, a world-readable file
+#                               /tmp, /var/tmp, /dev/shm, a System V shared
+#                               memory segment (key 0x766c736b), a
+#                               world-readable file
 #                               in /home, the collector's positions file, a
 #                               TCP (127.0.0.1:10111) and an abstract AF_UNIX
 #                               (vlsink-probe) listener in the container's
@@ -59,6 +61,7 @@ confine_prepare() {
 		install -d -m 0755 /home/vlsink-probe
 		echo readable >/home/vlsink-probe/readable
 		chmod 0644 /home/vlsink-probe/readable
+		perl -e "defined shmget(0x766c736b, 4096, 01000 | 0644) or die \"shmget: \$!\n\""
 		install -d -o vlsink -g vlsink -m 0750 /var/lib/vlsink
 		[ -e /var/lib/vlsink/positions.jsonl ] ||
 			install -o vlsink -g vlsink -m 0640 /dev/null /var/lib/vlsink/positions.jsonl' \
@@ -67,11 +70,14 @@ confine_prepare() {
 		socat TCP-LISTEN:10111,bind=127.0.0.1,reuseaddr,fork SYSTEM:true || return 1
 	ct_exec systemd-run --quiet --collect --unit=confine-abstract \
 		socat ABSTRACT-LISTEN:vlsink-probe,fork SYSTEM:true || return 1
-	_confine_listening() { ct_sh 'ss -Hltn "sport = :10111" | grep -q . && ss -Hlx | grep -q "@vlsink-probe "'; }
 	ct_wait_until 10 _confine_listening || {
 		_confine_err "the probe's listeners did not start"
 		return 1
 	}
+}
+
+_confine_listening() {
+	ct_sh 'ss -Hltn "sport = :10111" | grep -q . && ss -Hlx | grep -q "@vlsink-probe "'
 }
 
 confine_cleanup() {
@@ -95,6 +101,7 @@ _confine_instances() {
 }
 
 _confine_no_instance() { [[ -z $(_confine_instances) ]]; }
+_confine_some_instance() { [[ -n $(_confine_instances) ]]; }
 
 _confine_lines() { # TAG
 	ct_sh 'journalctl --no-pager -q -o cat -t vlsink | grep "^PROBE $1 "' "$1"
@@ -120,8 +127,7 @@ confine_run() {
 	# The peer: another connection of this unit, held open without sending.
 	ct_exec systemd-run --quiet --collect --unit=confine-peer \
 		sh -c 'sleep 120 | socat -u - TCP:127.0.0.1:10110' || return 1
-	_confine_peer_up() { [[ -n $(_confine_instances) ]]; }
-	ct_wait_until 10 _confine_peer_up || {
+	ct_wait_until 10 _confine_some_instance || {
 		_confine_err "the peer connection started no instance"
 		return 1
 	}
