@@ -53,7 +53,7 @@ DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-client
             man-db systemd-journal-remote libxml2-utils python3 \
             postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp openssl curl
 
-.PHONY: hooks all deps deps-test deps-fuzz deps-xinetd deps-gpsd bench-systemd soak check check-harness test run bench install uninstall clean lint fuzz
+.PHONY: hooks all deps deps-test deps-fuzz deps-xinetd deps-gpsd bench-systemd confine-table soak check check-harness test run bench install uninstall clean lint fuzz
 
 REPLAY    = $(BUILD)/vlsink-replay
 
@@ -77,6 +77,11 @@ $(REPLAY): examples/replay/vlsink-replay.c | $(BUILD)/.dir
 
 $(BUILD)/gen-nmea: tests/bench/gen-nmea.c | $(BUILD)/.dir
 	$(CC) $(CFLAGS) -o $@ $<
+
+# The confinement probe (tests/confine.bats, confine-table): an LD_PRELOAD
+# shim, never installed.
+$(BUILD)/vlsink-probe.so: tests/shim/probe.c | $(BUILD)/.dir
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $< -ldl
 
 # A test build with the worker's crash trigger (VLSINK_CRASH_ON, see
 # src/vlsink/worker.c): build/hooks/vlsink, or build/san-hooks/vlsink with
@@ -142,6 +147,13 @@ $(BUILD)/jbench: tests/bench/jbench.c | $(BUILD)/.dir
 bench-systemd: deps-test
 	$(MAKE) all $(BUILD)/gen-nmea $(BUILD)/jbench
 	JBENCH=$(abspath $(BUILD)/jbench) GEN=$(abspath $(BUILD)/gen-nmea) tests/bench/systemd-bench.sh
+	$(MAKE) -s confine-table
+
+# What one connection may do under the 2026-11-30 vlsink@.service and under
+# the installed one, as a markdown table (tests/bench/confine-table.sh).
+confine-table: deps-test
+	$(MAKE) all $(BUILD)/vlsink-probe.so
+	PROBE_SO=$(abspath $(BUILD)/vlsink-probe.so) tests/bench/confine-table.sh --run
 
 # SOAK_SECONDS per run (default 600): a journal run, then a FIFO run.
 soak: deps-test
