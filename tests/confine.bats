@@ -63,7 +63,7 @@ tables() {
 	probed old "$OLD_UNIT" "$OLD"
 	# The probe must see what it reports on: a wrong set-up would make every
 	# action "denied" and the comparison pass for nothing.
-	run grep -E '^PROBE old (fork|signal-own-reader|connect-journal-socket|memfd_create) allowed ' "$OLD"
+	run grep -E '^PROBE old (fork|signal-own-reader|send-journal-socket|memfd_create) allowed ' "$OLD"
 	assert_equal "${#lines[@]}" 4
 	run grep -E '^PROBE old (signal|ptrace-seize|process_vm_readv)-peer n/a ' "$OLD"
 	assert_output ''
@@ -71,7 +71,7 @@ tables() {
 
 @test "the probe runs under the unit make install installs; the connection's record reaches the journal" {
 	probed new "" "$NEW" "${CONFINE_NEW_DROPIN:-}"
-	run grep -E '^PROBE new (fork|signal-own-reader|connect-journal-socket|memfd_create) allowed ' "$NEW"
+	run grep -E '^PROBE new (fork|signal-own-reader|send-journal-socket|memfd_create) allowed ' "$NEW"
 	assert_equal "${#lines[@]}" 4
 }
 

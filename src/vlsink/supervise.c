@@ -110,7 +110,7 @@ static int spawn(struct super *s, int fd)
 			close(s->pidfd);
 		if (fd != s->c->sink->fd)
 			close(fd);
-		if (mprotect(s->ring, RING_SIZE, PROT_READ) < 0 || sandbox_narrow() < 0)
+		if (mprotect(s->ring, RING_SIZE, PROT_READ) < 0 || (s->c->opt->sandbox && sandbox_narrow() < 0))
 			_exit(EXIT_SOFTWARE);
 		worker_run(&s->w);
 	}

@@ -88,7 +88,10 @@ confine_cleanup() {
 # override for ""; then daemon-reload.
 _confine_unit() {
 	if [[ -n $1 ]]; then
-		sed 's|@BINDIR@|/usr/local/bin|g' "$1" | ct_write "$CONFINE_ETC" 0644 || return 1
+		# The binary of 2026-11-30 had no sandbox of its own: the old
+		# unit runs today's with --no-sandbox.
+		sed 's|@BINDIR@|/usr/local/bin|g; /^ExecStart=.*vlsink /s|$| --no-sandbox|' "$1" |
+			ct_write "$CONFINE_ETC" 0644 || return 1
 	else
 		ct_exec rm -f "$CONFINE_ETC" || return 1
 	fi

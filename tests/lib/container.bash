@@ -253,6 +253,10 @@ _ct_start_impl() {
 	local -a args=(
 		-D "$CT_ROOT" -M "$name" --private-network --register=no --keep-unit
 		--link-journal=no --boot
+		# nspawn 252's system call allowlist predates Landlock: without
+		# this the container's services could not use it, where on a
+		# host booted with systemd they can (vlsink(1), SANDBOX)
+		--system-call-filter="landlock_create_ruleset landlock_add_rule landlock_restrict_self"
 	)
 	# shellcheck disable=SC2206
 	[[ -n ${CT_NSPAWN_ARGS:-} ]] && args+=($CT_NSPAWN_ARGS)

@@ -262,6 +262,21 @@ static int do_connect_unix(const struct action *x)
 	return connect_to(AF_UNIX, x->a, (struct sockaddr *)&sa, len);
 }
 
+/* What libsystemd does: one unconnected datagram, sent to the path. */
+static int do_send_unix(const struct action *x)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static const char entry[] = "MESSAGE=vlsink probe\nPRIORITY=7\n";
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", x->path);
+	int fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	int r = ret(syscall(SYS_sendto, fd, entry, sizeof(entry) - 1, 0, &sa, (socklen_t)sizeof(sa)));
+	close(fd);
+	return r;
+}
+
 static int do_bind_abstract(const struct action *x)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -645,7 +660,8 @@ static const struct action actions[] = {
 	{ "socket-rds", do_socket, NULL, AF_RDS, SOCK_SEQPACKET, 0, 0, F },
 	{ "socket-smc", do_socket, NULL, AF_SMC, SOCK_STREAM, 0, 0, F },
 	{ "socket-qipcrtr", do_socket, NULL, AF_QIPCRTR, SOCK_DGRAM, 0, 0, F },
-	{ "connect-journal-socket", do_connect_unix, "/run/systemd/journal/socket", SOCK_DGRAM, 0, 0, 0, N },
+	{ "send-journal-socket", do_send_unix, "/run/systemd/journal/socket", 0, 0, 0, 0, N },
+	{ "connect-journal-socket", do_connect_unix, "/run/systemd/journal/socket", SOCK_DGRAM, 0, 0, 0, S },
 	{ "connect-journal-stdout", do_connect_unix, "/run/systemd/journal/stdout", SOCK_STREAM, 0, 0, 0, I },
 	{ "connect-systemd-private", do_connect_unix, "/run/systemd/private", SOCK_STREAM, 0, 0, 0, F },
 	{ "connect-dbus-system", do_connect_unix, "/run/dbus/system_bus_socket", SOCK_STREAM, 0, 0, 0, S },
