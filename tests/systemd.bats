@@ -331,9 +331,9 @@ socket_prop() { # PROPERTY
 	run jq -r '[._TRANSPORT, ._UID, ._SYSTEMD_UNIT] | join(" ")' <<<"${lines[0]}"
 	assert_output "journal $uid $unit"
 	# the summary says how: seccomp, and Landlock where the kernel has it
-	_summary() { [ -n "$(e2e_journal VEHICLE_ID="$v" END_REASON=eof)" ]; }
+	_summary() { [ -n "$(e2e_journal REMOTE_PORT="$port" END_REASON=eof)" ]; }
 	ct_wait_until 10 _summary || fail "no summary entry"
-	run e2e_journal VEHICLE_ID="$v" END_REASON=eof
+	run e2e_journal REMOTE_PORT="$port" END_REASON=eof
 	run jq -r .SANDBOX <<<"${lines[0]}"
 	assert_output --regexp "$CONFINED_RE"
 }

@@ -235,6 +235,25 @@ timed vlnone "$vlsink" "${vl_args[@]}" --merge=none
 timed vlsup "$vlsink" "${vl_args[@]}" --supervise
 timed vlnosup "$vlsink" "${vl_args[@]}" --no-supervise
 
+# The same build unconfined: what the sandbox (a BPF program run on every
+# system call) costs.
+timed vlnosb "$vlsink" "${vl_args[@]}" --no-sandbox
+
+# What confining costs a connection: a whole run on an empty input, many
+# times, with and without, interleaved.
+startup() { # ARGS...: seconds for STARTS runs
+    local t0 i
+    t0=$(now)
+    for ((i = 0; i < STARTS; i++)); do "$vlsink" "$@" </dev/null >/dev/null 2>&1; done
+    calc "print $(now) - $t0"
+}
+STARTS=${STARTS:-500}
+su_sb=0 su_nosb=0
+for r in 1 2 3; do
+    su_sb=$(calc "print $su_sb + $(startup --sink=stdout)")
+    su_nosb=$(calc "print $su_nosb + $(startup --sink=stdout --no-sandbox)")
+done
+
 # A TPV-heavy input: gpsd's own reports of the same track, one TPV a fix.
 tpv_file=""
 if [[ -z $gd_skip ]]; then
@@ -293,6 +312,11 @@ echo "merging: --merge=epoch $(lps "$med_vl") lines/s, --merge=none $(lps "$med_
     "$(calc "printf \"%.3f\", $med_vlnone / $med_vl")x (target: at least 0.8x)"
 echo "supervision: --supervise $(lps "$med_vlsup") lines/s, --no-supervise $(lps "$med_vlnosup") lines/s:" \
     "$(calc "printf \"%.3f\", $med_vlnosup / $med_vlsup")x (target: at least 0.85x)"
+echo "sandbox: confined $(lps "$med_vl") lines/s, --no-sandbox $(lps "$med_vlnosb") lines/s:" \
+    "$(calc "printf \"%.3f\", $med_vlnosb / $med_vl")x"
+echo "confining a connection: $((3 * STARTS)) runs on an empty input, confined $(calc "printf \"%.0f\", $su_sb / (3 * $STARTS) * 1e6") us," \
+    "--no-sandbox $(calc "printf \"%.0f\", $su_nosb / (3 * $STARTS) * 1e6") us each (process start included):" \
+    "+$(calc "printf \"%.0f\", ($su_sb - $su_nosb) / (3 * $STARTS) * 1e6") us"
 if [[ -n $tpv_file ]]; then
     echo
     echo "TPV input: $tpv_lines gpsd TPV lines (gpsdecode -j of the same track)"
