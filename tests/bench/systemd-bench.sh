@@ -49,7 +49,8 @@
 # (1000) FLEET_SECONDS (30) FLEET_SOURCES (8) ONE_LINES (100000) ONE_ROUNDS
 # (3) BENCH_PARTS ("1 2 3": the parts to run) BENCH_BREAKDOWN=1 (also:
 # closed-loop latency of the bare unit with one sandboxing option switched
-# back on at a time, as a markdown table) JBENCH, GEN
+# back on at a time, as a markdown table: BREAKDOWN_ROUNDS (3) interleaved
+# rounds of BREAKDOWN_COUNT (40) connections per option, medians) JBENCH, GEN
 # (prebuilt tests/bench/jbench.c, gen-nmea.c; compiled into a temp dir
 # otherwise). CT_* knobs of tests/lib/container.bash apply.
 
@@ -247,23 +248,34 @@ if [[ ${BENCH_BREAKDOWN:-0} == 1 ]]; then
 	opts=("" "SANDBOX" "User=vlsink-conn" "NoNewPrivileges=yes" "CapabilityBoundingSet=" "UMask=0077"
 		"${NAMESPACED[@]}")
 	write_variant vlsink bare || die "cannot write the bare drop-in"
-	base=""
-	printf '| %-44s | %7s | %7s | %-11s |\n' "option (alone, on the bare unit)" "ms/conn" "+ms" "in the unit"
-	printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "---------" "---------" "-------------"
-	for o in "${opts[@]}"; do
+	one_option() { # OPTION: its drop-in on the bare unit ("" none, SANDBOX vlsink's own)
 		ct_exec rm -f "$DROPINS/zzz-bench-one.conf"
-		if [[ $o == SANDBOX ]]; then
+		if [[ $1 == SANDBOX ]]; then
 			printf '[Service]\nExecStart=\nExecStart=/usr/local/bin/vlsink --sink=journal\n' |
 				ct_write "$DROPINS/zzz-bench-one.conf"
-		elif [[ -n $o ]]; then
+		elif [[ -n $1 ]]; then
 			# DynamicUser= needs the name that the unit gives it
-			printf '[Service]\n%s\n%s\n' "$o" "$([[ $o == DynamicUser=yes ]] && echo User=vlsink-conn)" |
+			printf '[Service]\n%s\n%s\n' "$1" "$([[ $1 == DynamicUser=yes ]] && echo User=vlsink-conn)" |
 				ct_write "$DROPINS/zzz-bench-one.conf"
 		fi
 		ct_exec systemctl daemon-reload
-		ct_exec python3 "$CLIENT" seq --count 3 --wait >/dev/null
-		out=$(ct_exec python3 "$CLIENT" seq --count 40 --wait) || continue
-		ms=$(calc "printf \"%.1f\", $(kv seconds "$out") * 1000 / $(kv connections "$out")")
+	}
+	# BREAKDOWN_ROUNDS interleaved rounds of BREAKDOWN_COUNT closed-loop
+	# connections per option; the median round counts.
+	declare -A MS_=()
+	for ((r = 1; r <= ${BREAKDOWN_ROUNDS:-3}; r++)); do
+		for i in "${!opts[@]}"; do
+			one_option "${opts[$i]}"
+			ct_exec python3 "$CLIENT" seq --count 2 --wait >/dev/null
+			out=$(ct_exec python3 "$CLIENT" seq --count "${BREAKDOWN_COUNT:-40}" --wait) || continue
+			MS_[$i]+=" $(calc "printf \"%.2f\", $(kv seconds "$out") * 1000 / $(kv connections "$out")")"
+		done
+	done
+	base=""
+	for i in "${!opts[@]}"; do
+		o=${opts[$i]}
+		# shellcheck disable=SC2086
+		ms=$(median ${MS_[$i]})
 		[[ -z $base ]] && base=$ms
 		where=no
 		if [[ $o == SANDBOX ]] || grep -qxF -- "$o" "$sd_root/units/vlsink@.service"; then
@@ -272,7 +284,7 @@ if [[ ${BENCH_BREAKDOWN:-0} == 1 ]]; then
 		[[ -z $o ]] && where="(bare)"
 		name=$o
 		[[ $o == SANDBOX ]] && name="vlsink's own sandbox (no --no-sandbox)"
-		printf '| %-44s | %7s | %7s | %-11s |\n' "${name:-none: the bare unit}" "$ms" \
+		printf '| %-44s | %7.1f | %7s | %-11s |\n' "${name:-none: the bare unit}" "$ms" \
 			"$(calc "printf \"%+.1f\", $ms - $base")" "$where"
 	done
 	ct_exec rm -f "$DROPINS/zzz-bench-one.conf"
