@@ -60,7 +60,7 @@ DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-client
             $(DEB_PACKAGE)
 # What `make deb` needs (dpkg-buildpackage, debhelper's dh, lintian), beyond
 # DEB_BUILD; tests/deb.bats builds the package too.
-DEB_PACKAGE = debhelper dpkg-dev build-essential fakeroot lintian
+DEB_PACKAGE = debhelper dpkg-dev build-essential lintian
 
 .PHONY: hooks all deps deps-test deb deps-deb deps-fuzz deps-xinetd deps-gpsd bench-systemd soak check check-harness test run bench install uninstall clean lint fuzz
 
