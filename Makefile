@@ -1,7 +1,12 @@
 # vlsink: plain Makefile.  `make`, `make check`, `make run`, `make bench`,
 # `make install`, `make lint`, `make fuzz`; SANITIZE=address,undefined builds
-# an instrumented copy under build/san.
-VERSION   = 0.1.0
+# an instrumented copy under build/san.  `make deb` builds the Debian package.
+# The version is written in one place, debian/changelog's latest entry: its
+# upstream part (no epoch, no Debian revision) is what `vlsink --version` says.
+VERSION  := $(shell sed -n '1{s/^[^(]*(\([^)]*\)).*/\1/;s/^[0-9]*://;s/-[^-]*$$//;p;q;}' debian/changelog 2>/dev/null)
+ifeq ($(VERSION),)
+$(error no version: debian/changelog is missing or does not start with "vlsink (VERSION)")
+endif
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
@@ -51,9 +56,13 @@ DEB_BUILD = libsystemd-dev pkg-config
 DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-clients \
             iproute2 psmisc time cppcheck clang clang-tidy libclang-rt-14-dev valgrind \
             man-db systemd-journal-remote libxml2-utils python3 \
-            postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp openssl curl
+            postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp openssl curl \
+            $(DEB_PACKAGE)
+# What `make deb` needs (dpkg-buildpackage, debhelper's dh, lintian), beyond
+# DEB_BUILD; tests/deb.bats builds the package too.
+DEB_PACKAGE = debhelper dpkg-dev build-essential lintian
 
-.PHONY: hooks all deps deps-test deps-fuzz deps-xinetd deps-gpsd bench-systemd confine-table soak check check-harness test run bench install uninstall clean lint fuzz
+.PHONY: hooks all deps deps-test deb deps-deb deps-fuzz deps-xinetd deps-gpsd bench-systemd confine-table soak check check-harness test run bench install uninstall clean lint fuzz
 
 REPLAY    = $(BUILD)/vlsink-replay
 
@@ -203,6 +212,17 @@ uninstall:
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
 	rm -rf $(DESTDIR)$(DOCDIR)
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+# The Debian package, built from a copy of the tree (scripts/build-deb.sh),
+# into build/deb/vlsink_VERSION_ARCH.deb; lintian must find no error and no
+# warning (an override, in debian/vlsink.lintian-overrides, says its reason).
+deb: deps-deb
+	rm -rf build/deb
+	scripts/build-deb.sh build/deb
+	lintian --fail-on error,warning build/deb/vlsink_*.deb
+
+deps-deb:
+	@scripts/deps.sh $(DEB_BUILD) $(DEB_PACKAGE)
 
 # Static analysis; both are clean and CI keeps them so.
 lint:
