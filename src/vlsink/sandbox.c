@@ -1,11 +1,13 @@
 /* The self-sandbox.  A seccomp-bpf allowlist built here from fixed tables
  * (no compiler at run time: building it costs microseconds), Landlock with
- * no file rights at all but writing the FIFO it may have to reopen, and
+ * no file rights at all but writing files in the FIFO's directory (to
+ * reopen the FIFO), and
  * no_new_privs.  A refused system call is a bug or an attack: the process
  * says which call it was on stderr and dies of SIGSYS, so a supervised
  * worker is quarantined like any other crash. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -335,7 +337,18 @@ static int landlock(const struct sandbox *sb, int abi)
 		return -errno;
 	int r = 0;
 	if (sb->fifo) {
-		struct ll_beneath b = { LL_FS_WRITE_FILE, open(sb->fifo, O_PATH | O_CLOEXEC) };
+		/* The FIFO's directory, not its inode: a FIFO made anew at the
+		 * same path (vlsink-collect.socket restarted) can be reopened.
+		 * The filter lets no open create or truncate a file. */
+		char dir[PATH_MAX];
+		const char *slash = strrchr(sb->fifo, '/');
+		if (!slash)
+			snprintf(dir, sizeof(dir), ".");
+		else if (slash == sb->fifo)
+			snprintf(dir, sizeof(dir), "/");
+		else
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - sb->fifo), sb->fifo);
+		struct ll_beneath b = { LL_FS_WRITE_FILE, open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) };
 		if (b.fd < 0 || syscall(SYS_landlock_add_rule, fd, LL_RULE_PATH, &b, 0) < 0)
 			r = -errno;
 		if (b.fd >= 0)
