@@ -16,6 +16,46 @@
 #include "options.h"
 #include "supervise.h"
 
+static const char *proxy_why(enum proxy_end e, const struct proxy_header *h)
+{
+	switch (e) {
+	case PH_BAD:
+		return h->why;
+	case PH_TIMEOUT:
+		return "none within 5 s";
+	case PH_EOF:
+		return "connection closed before the header ended";
+	case PH_RESET:
+		return "connection reset before the header ended";
+	default:
+		return "read error";
+	}
+}
+
+/* --proxy-protocol: the header comes before anything else is set up, and
+ * only poll and reads serve it.  -1 to go on; else the exit status, the
+ * connection having been reported. */
+static int proxy_header(struct conn *c, int fd)
+{
+	unsigned char buf[PROXY_MAX];
+	struct proxy_header h;
+	size_t got;
+	enum proxy_end e = input_proxy(fd, c->opt->proxy, monotonic_ms() + PROXY_TIMEOUT_MS, &h, buf, &got);
+
+	if (e == PH_OK) {
+		input_peer_proxied(&c->peer, &h);
+		c->rp.local = h.kind == PROXY_LOCAL;
+		return -1;
+	}
+	if (e == PH_STOP) {
+		c->rp.t.end = "signal";
+		report_summary(&c->rp, NULL);
+		return EXIT_OK;
+	}
+	report_proxy(&c->rp, proxy_why(e, &h), (const char *)buf, got);
+	return EXIT_DATA;
+}
+
 int main(int argc, char **argv)
 {
 	struct config opt;
@@ -45,6 +85,11 @@ int main(int argc, char **argv)
 	}
 	input_peer(fd, &c.peer);
 	report_init(&c.rp, &sink, &c.peer);
+	if (opt.proxy) {
+		int status = proxy_header(&c, fd);
+		if (status >= 0)
+			return status;
+	}
 	c.vehicle = opt.vehicle ? opt.vehicle : (c.peer.addr[0] ? c.peer.addr : NULL);
 	if (!opt.idle_given)
 		opt.idle_timeout = input_is_socket(fd) ? IDLE_DEFAULT : 0;
