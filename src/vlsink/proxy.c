@@ -79,40 +79,42 @@ static int ipv6(const char *p, size_t n, unsigned char *out)
 	return inet_pton(AF_INET6, text, out) == 1 ? 0 : -1;
 }
 
-/* The fields of "PROXY TCP4 SRC DST SPORT DPORT", from after "PROXY ". */
+/* What follows "PROXY ": "UNKNOWN..." or "TCP4|TCP6 SRC DST SPORT DPORT". */
 static int v1_fields(const char *p, size_t n, struct proxy_header *h)
 {
-	const char *f[5];
-	size_t len[5], k = 0, start = 0;
+	const char *f[4];
+	size_t len[4], k = 0, start = 0;
 
 	if (n >= 7 && !memcmp(p, "UNKNOWN", 7) && (n == 7 || p[7] == ' ')) {
 		/* The receiver must ignore the rest of the line. */
 		h->kind = PROXY_LOCAL;
 		return 0;
 	}
+	if (n < 5 || (memcmp(p, "TCP4 ", 5) && memcmp(p, "TCP6 ", 5)))
+		return bad(h, "protocol is not TCP4, TCP6 or UNKNOWN");
+	int v4 = p[3] == '4';
+	p += 5;
+	n -= 5;
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && p[i] != ' ')
 			continue;
-		if (k == 5)
+		if (k == 4)
 			return bad(h, "more than four fields after the protocol");
 		f[k] = p + start;
 		len[k++] = i - start;
 		start = i + 1;
 	}
-	if (k != 5)
-		return bad(h, "not \"TCP4|TCP6 SRC DST SPORT DPORT\" with one space between");
-	int v4 = len[0] == 4 && !memcmp(f[0], "TCP4", 4), v6 = len[0] == 4 && !memcmp(f[0], "TCP6", 4);
+	if (k != 4)
+		return bad(h, "fewer than four fields after the protocol");
 	unsigned char dst[16];
 	unsigned dport;
-	if (!v4 && !v6)
-		return bad(h, "protocol is not TCP4, TCP6 or UNKNOWN");
-	if (v4 ? ipv4(f[1], len[1], h->addr) : ipv6(f[1], len[1], h->addr))
+	if (v4 ? ipv4(f[0], len[0], h->addr) : ipv6(f[0], len[0], h->addr))
 		return bad(h, v4 ? "bad TCP4 source address" : "bad TCP6 source address");
-	if (v4 ? ipv4(f[2], len[2], dst) : ipv6(f[2], len[2], dst))
+	if (v4 ? ipv4(f[1], len[1], dst) : ipv6(f[1], len[1], dst))
 		return bad(h, v4 ? "bad TCP4 destination address" : "bad TCP6 destination address");
-	if (dec(f[3], len[3], 5, 65535, &h->port))
+	if (dec(f[2], len[2], 5, 65535, &h->port))
 		return bad(h, "bad source port");
-	if (dec(f[4], len[4], 5, 65535, &dport))
+	if (dec(f[3], len[3], 5, 65535, &dport))
 		return bad(h, "bad destination port");
 	h->kind = PROXY_CLIENT;
 	h->family = v4 ? AF_INET : AF_INET6;
