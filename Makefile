@@ -51,9 +51,13 @@ DEB_BUILD = libsystemd-dev pkg-config
 DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-clients \
             iproute2 psmisc time cppcheck clang clang-tidy libclang-rt-14-dev valgrind \
             man-db systemd-journal-remote libxml2-utils python3 \
-            postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp openssl curl
+            postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp openssl curl \
+            $(DEB_HAPROXY_LIBS)
+# The shared libraries of the haproxy binary that deps-haproxy unpacks (the
+# package itself is not installed: see there).
+DEB_HAPROXY_LIBS = liblua5.3-0 libopentracing-c-wrapper0 libpcre2-8-0 libssl3
 
-.PHONY: hooks all deps deps-test deps-fuzz deps-xinetd deps-gpsd bench-systemd soak check check-harness test run bench install uninstall clean lint fuzz
+.PHONY: hooks all deps deps-test deps-fuzz deps-xinetd deps-gpsd deps-haproxy bench-systemd soak check check-harness test run bench install uninstall clean lint fuzz
 
 REPLAY    = $(BUILD)/vlsink-replay
 
@@ -94,7 +98,7 @@ deps:
 
 deps-test:
 	@scripts/deps.sh $(DEB_BUILD) $(DEB_TEST)
-	@$(MAKE) -s deps-xinetd deps-gpsd
+	@$(MAKE) -s deps-xinetd deps-gpsd deps-haproxy
 
 # xinetd conflicts with openbsd-inetd as a package, so its binary is unpacked
 # into build/deps for the examples test instead of being installed.
@@ -112,6 +116,18 @@ deps-gpsd:
 	    rm -rf build/deps/dl-gpsd && mkdir -p build/deps/dl-gpsd && cd build/deps/dl-gpsd && \
 	    apt-get download gpsd >/dev/null && dpkg-deb -x gpsd_*.deb ../gpsd; } || \
 	    echo "deps: gpsd not available; tests/gpsd.bats will skip"
+
+# HAProxy, for tests/haproxy.bats: installing the package would start and
+# enable haproxy.service on the machine, and the test containers would
+# inherit it, so its binary is unpacked into build/deps instead; its shared
+# libraries are in DEB_TEST.
+deps-haproxy:
+	@test -x build/deps/haproxy/usr/sbin/haproxy || { \
+	    rm -rf build/deps/dl-haproxy && mkdir -p build/deps/dl-haproxy && cd build/deps/dl-haproxy && \
+	    apt-get download haproxy >/dev/null && dpkg-deb -x haproxy_*.deb ../haproxy; } || \
+	    echo "deps: haproxy not available; tests/haproxy.bats will fail"
+	@! ldd build/deps/haproxy/usr/sbin/haproxy 2>/dev/null | grep 'not found' || \
+	    echo "deps: haproxy's libraries are missing (make deps-test installs DEB_HAPROXY_LIBS)"
 
 check: deps-test
 	$(MAKE) lint
@@ -175,7 +191,8 @@ install: all
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	install -D -m 0644 units/vlsink.sysusers $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
-	for d in vlsink@.service.d/fifo.conf vlsink@.service.d/devices.conf vlsink-collect.service.d/chain.conf; do \
+	for d in vlsink@.service.d/fifo.conf vlsink@.service.d/devices.conf vlsink@.service.d/proxy.conf \
+		 vlsink.socket.d/balancer.conf vlsink-collect.service.d/chain.conf; do \
 		install -d $(DESTDIR)$(DOCDIR)/units/$$(dirname $$d) && \
 		sed 's|@BINDIR@|$(BINDIR)|g' examples/units/$$d > $(DESTDIR)$(DOCDIR)/units/$$d || exit 1; \
 	done
