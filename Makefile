@@ -52,12 +52,12 @@ DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-client
             iproute2 psmisc time cppcheck clang clang-tidy libclang-rt-14-dev valgrind \
             man-db systemd-journal-remote libxml2-utils python3 \
             postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp openssl curl \
-            $(DEB_HAPROXY_LIBS)
-# The shared libraries of the haproxy binary that deps-haproxy unpacks (the
-# package itself is not installed: see there).
-DEB_HAPROXY_LIBS = liblua5.3-0 libopentracing-c-wrapper0 libpcre2-8-0 libssl3
+            $(DEB_BALANCER_LIBS)
+# The shared libraries of the haproxy and nginx binaries that deps-balancers
+# unpacks (the packages themselves are not installed: see there).
+DEB_BALANCER_LIBS = liblua5.3-0 libopentracing-c-wrapper0 libpcre2-8-0 libssl3 zlib1g
 
-.PHONY: hooks all deps deps-test deps-fuzz deps-xinetd deps-gpsd deps-haproxy bench-systemd soak check check-harness test run bench install uninstall clean lint fuzz
+.PHONY: hooks all deps deps-test deps-fuzz deps-xinetd deps-gpsd deps-balancers bench-systemd soak check check-harness test run bench install uninstall clean lint fuzz
 
 REPLAY    = $(BUILD)/vlsink-replay
 
@@ -98,7 +98,7 @@ deps:
 
 deps-test:
 	@scripts/deps.sh $(DEB_BUILD) $(DEB_TEST)
-	@$(MAKE) -s deps-xinetd deps-gpsd deps-haproxy
+	@$(MAKE) -s deps-xinetd deps-gpsd deps-balancers
 
 # xinetd conflicts with openbsd-inetd as a package, so its binary is unpacked
 # into build/deps for the examples test instead of being installed.
@@ -117,17 +117,23 @@ deps-gpsd:
 	    apt-get download gpsd >/dev/null && dpkg-deb -x gpsd_*.deb ../gpsd; } || \
 	    echo "deps: gpsd not available; tests/gpsd.bats will skip"
 
-# HAProxy, for tests/haproxy.bats: installing the package would start and
-# enable haproxy.service on the machine, and the test containers would
-# inherit it, so its binary is unpacked into build/deps instead; its shared
+# HAProxy, and nginx with its stream module, for tests/balancer.bats:
+# installing the packages would start and enable haproxy.service and
+# nginx.service on the machine, and the test containers would inherit them,
+# so their files are unpacked into build/deps instead; their shared
 # libraries are in DEB_TEST.
-deps-haproxy:
+deps-balancers:
 	@test -x build/deps/haproxy/usr/sbin/haproxy || { \
 	    rm -rf build/deps/dl-haproxy && mkdir -p build/deps/dl-haproxy && cd build/deps/dl-haproxy && \
 	    apt-get download haproxy >/dev/null && dpkg-deb -x haproxy_*.deb ../haproxy; } || \
-	    echo "deps: haproxy not available; tests/haproxy.bats will fail"
-	@! ldd build/deps/haproxy/usr/sbin/haproxy 2>/dev/null | grep 'not found' || \
-	    echo "deps: haproxy's libraries are missing (make deps-test installs DEB_HAPROXY_LIBS)"
+	    echo "deps: haproxy not available; tests/balancer.bats will fail"
+	@test -f build/deps/nginx/usr/lib/nginx/modules/ngx_stream_module.so || { \
+	    rm -rf build/deps/dl-nginx && mkdir -p build/deps/dl-nginx && cd build/deps/dl-nginx && \
+	    apt-get download nginx libnginx-mod-stream >/dev/null && \
+	    for f in *.deb; do dpkg-deb -x $$f ../nginx || exit 1; done; } || \
+	    echo "deps: nginx not available; tests/balancer.bats will fail"
+	@! ldd build/deps/haproxy/usr/sbin/haproxy build/deps/nginx/usr/sbin/nginx 2>/dev/null | grep 'not found' || \
+	    echo "deps: the balancers' libraries are missing (make deps-test installs DEB_BALANCER_LIBS)"
 
 check: deps-test
 	$(MAKE) lint

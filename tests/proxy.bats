@@ -4,7 +4,7 @@
 # stdin, then real sockets under systemd-socket-activate: each version, a
 # header split across reads, the lines right behind it, bad and missing
 # headers, and --devices deciding by the proxied address.  HAProxy itself
-# in front of vlsink is tests/haproxy.bats.
+# in front of vlsink is tests/balancer.bats.
 
 load 'lib/common'
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2016
 #
-# HAProxy for real in front of vlsink, in one throwaway systemd container
-# (tests/lib/container.bash): Debian's haproxy, unpacked into build/deps by
-# `make deps-haproxy` (never installed on the host: its unit would be
-# enabled there and inherited by the containers), runs the shipped
-# examples/haproxy/haproxy.cfg with only its addresses and ports changed;
+# Load balancers for real in front of vlsink, in one throwaway systemd
+# container (tests/lib/container.bash): Debian's haproxy, and nginx with its
+# stream module, unpacked into build/deps by `make deps-balancers` (never
+# installed on the host: their units would be enabled there and inherited by
+# the containers), run the shipped examples/haproxy/haproxy.cfg and
+# examples/nginx/nginx.conf with only their addresses and ports changed;
 # vlsink.socket runs with the shipped drop-ins
 # examples/units/vlsink@.service.d/proxy.conf (--proxy-protocol=v2) and
 # examples/units/vlsink.socket.d/balancer.conf.  Vehicles connect from
@@ -18,8 +19,10 @@ load 'lib/container'
 load 'lib/e2e'
 
 HAPROXY=$BATS_TEST_DIRNAME/../build/deps/haproxy/usr/sbin/haproxy
-# The balancer listens here; vlsink.socket on 10110, as installed.
+NGINX_DIR=$BATS_TEST_DIRNAME/../build/deps/nginx
+# The balancers listen here; vlsink.socket on 10110, as installed.
 LB_PORT=10111
+NGINX_PORT=10112
 
 haproxy_setup() {
 	local top=$E2E_TOP
@@ -51,13 +54,15 @@ haproxy_setup() {
 }
 
 setup_file() {
-	# A missing haproxy is a failure (make deps-test unpacks it), said in setup.
-	[[ -x $HAPROXY ]] || return 0
+	# A missing balancer is a failure (make deps-test unpacks them), said in
+	# setup.
+	[[ -x $HAPROXY && -x $NGINX_DIR/usr/sbin/nginx ]] || return 0
 	e2e_setup_file_installed haproxy_setup
 }
 
 setup() {
-	[[ -x $HAPROXY ]] || fail "no haproxy at $HAPROXY (make deps-haproxy)"
+	[[ -x $HAPROXY ]] || fail "no haproxy at $HAPROXY (make deps-balancers)"
+	[[ -x $NGINX_DIR/usr/sbin/nginx ]] || fail "no nginx in $NGINX_DIR (make deps-balancers)"
 	e2e_setup
 }
 
@@ -148,4 +153,44 @@ _checked() { [[ $(servers | grep -c ' UP L4OK 0$') == 2 ]]; }
 	run ct_exec journalctl --no-pager -q -u haproxy.service
 	refute_output --partial 'is DOWN'
 	refute_output --regexp 'ALERT|WARNING'
+}
+
+@test "nginx stream with proxy_protocol on (version 1): every record carries its vehicle's own address" {
+	local a
+	# The shipped configuration; only its addresses and ports differ.
+	sed -e "s/^\t\tlisten 10110;$/\t\tlisten 127.0.0.1:$NGINX_PORT;/" \
+		-e 's/^\t\tserver 192\.0\.2\.11:10110;$/\t\tserver 127.0.0.1:10110;/' \
+		-e 's/^\t\tserver 192\.0\.2\.12:10110;$/\t\tserver 127.0.0.2:10110;/' \
+		"$E2E_TOP/examples/nginx/nginx.conf" | ct_write /etc/nginx/nginx.conf
+	# nginx sends version 1: the drop-in with v2 changed to v1, as it says.
+	sed -e 's|@BINDIR@|/usr/local/bin|g' -e 's/--proxy-protocol=v2$/--proxy-protocol=v1/' \
+		"$E2E_TOP/examples/units/vlsink@.service.d/proxy.conf" |
+		ct_write /etc/systemd/system/vlsink@.service.d/proxy.conf
+	ct_exec systemctl daemon-reload
+	# Modules resolve against the prefix, as /usr/share/nginx/modules does
+	# on an installed nginx.
+	ct_exec systemd-run --quiet --unit=nginx "$NGINX_DIR/usr/sbin/nginx" -p "$NGINX_DIR/usr/lib/nginx/" \
+		-c /etc/nginx/nginx.conf -g 'daemon off;' ||
+		fail "nginx did not start: $(ct_exec journalctl --no-pager -q -u nginx.service)"
+	ct_wait_until 10 ct_sh 'ss -Hltn "sport = :$1" | grep -q .' "$NGINX_PORT" ||
+		fail "nginx is not listening: $(ct_exec journalctl --no-pager -q -u nginx.service)"
+	rmc_lines 3 >"$BATS_TEST_TMPDIR/rmc"
+	ct_copy_in "$BATS_TEST_TMPDIR/rmc" /tmp/e2e/rmc3
+	for a in 127.0.0.8 127.0.0.9; do
+		send "$a" "$NGINX_PORT" /tmp/e2e/rmc3 || fail "sending from $a failed"
+	done
+	for a in 127.0.0.8 127.0.0.9; do
+		ct_wait_until 20 ct_sh '[ "$(journalctl -q -o json -t vlsink REMOTE_ADDR="$1" | jq -s "map(select(.END_REASON)) | length")" = 1 ]' "$a" ||
+			fail "no summary for $a: $(entries | tail -n 5)"
+		run ct_sh 'journalctl -q -o json -t vlsink REMOTE_ADDR="$1" | jq -r "select(.SOURCE_FORMAT) | .VEHICLE_ID" | sort | uniq -c' "$a"
+		assert_output --regexp "^ +3 $a\$"
+	done
+	run ct_sh 'journalctl -q -o json -t vlsink -p warning | jq -r .MESSAGE'
+	assert_output ""
+	run ct_exec journalctl --no-pager -q -u nginx.service
+	refute_output --regexp '\[(emerg|alert|crit|error|warn)\]'
+	# The drop-in as the other tests expect it.
+	sed 's|@BINDIR@|/usr/local/bin|g' "$E2E_TOP/examples/units/vlsink@.service.d/proxy.conf" |
+		ct_write /etc/systemd/system/vlsink@.service.d/proxy.conf
+	ct_exec systemctl daemon-reload
 }
