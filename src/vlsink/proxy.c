@@ -90,7 +90,7 @@ static int v1_fields(const char *p, size_t n, struct proxy_header *h)
 		h->kind = PROXY_LOCAL;
 		return 0;
 	}
-	if (n < 5 || (memcmp(p, "TCP4 ", 5) && memcmp(p, "TCP6 ", 5)))
+	if (n < 5 || (memcmp(p, "TCP4 ", 5) != 0 && memcmp(p, "TCP6 ", 5) != 0))
 		return bad(h, "protocol is not TCP4, TCP6 or UNKNOWN");
 	int v4 = p[3] == '4';
 	p += 5;
@@ -126,7 +126,7 @@ static int v1(const unsigned char *p, size_t n, struct proxy_header *h)
 	size_t lim = n < PROXY_V1_MAX ? n : PROXY_V1_MAX, i;
 
 	h->version = 1;
-	if (memcmp(p, v1_sig, n < 6 ? n : 6))
+	if (memcmp(p, v1_sig, n < 6 ? n : 6) != 0)
 		return bad(h, "not a PROXY protocol header");
 	/* Refuse what can never become a header as soon as it shows, so that a
 	 * client talking to the port directly is turned away at once. */
@@ -192,7 +192,7 @@ static int v2_tlvs(const unsigned char *p, size_t from, size_t end, struct proxy
 static int v2(const unsigned char *p, size_t n, struct proxy_header *h)
 {
 	h->version = 2;
-	if (memcmp(p, v2_sig, n < 12 ? n : 12))
+	if (memcmp(p, v2_sig, n < 12 ? n : 12) != 0)
 		return bad(h, "not a PROXY protocol header");
 	if (n > 12 && (p[12] >> 4) != 2)
 		return bad(h, "version 2 signature with another version");
