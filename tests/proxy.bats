@@ -192,3 +192,20 @@ ended() {
 	assert_equal "$(jq -r .peer "$T/ssa.out")" "198.51.100.7:40001"
 	assert_equal "$(grep -c '^vlsink: 203.0.113.5:40002: device 203.0.113.5 is not in the devices file' "$T/ssa.err")" 1
 }
+
+@test "a LOCAL header, then a reset (as HAProxy ends its checks): no record, no warning" {
+	ssa_start --accept -- "$VLSINK" --proxy-protocol=v2 --rollover=keep
+	v2_header 0.0.0.0 0 20 >"$T/in"
+	# SO_LINGER with a zero timeout: close() sends a reset.
+	timeout 10 python3 -c '
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(open(sys.argv[2], "rb").read())
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()' "$PORT" "$T/in"
+	wait_until 10 ended 1 || wait_until 10 file_has "$T/ssa.err" ': reset: '
+	cat "$T/ssa.err"
+	assert_equal "$(line_count "$T/ssa.out")" 0
+	summary "$T/ssa.err" | grep -qE ': (eof|reset): 0 accepted, 0 ignored, 0 rejected, 0 bytes'
+	refute grep -q 'PROXY\|rejected (' "$T/ssa.err"
+}
