@@ -57,12 +57,15 @@ DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-client
             iproute2 psmisc time cppcheck clang clang-tidy libclang-rt-14-dev valgrind \
             man-db systemd-journal-remote libxml2-utils python3 \
             postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp openssl curl \
-            $(DEB_PACKAGE)
+            $(DEB_PACKAGE) $(DEB_BALANCER_LIBS)
 # What `make deb` needs (dpkg-buildpackage, debhelper's dh, lintian), beyond
 # DEB_BUILD; tests/deb.bats builds the package too.
 DEB_PACKAGE = debhelper dpkg-dev build-essential lintian
+# The shared libraries of the haproxy and nginx binaries that deps-balancers
+# unpacks (the packages themselves are not installed: see there).
+DEB_BALANCER_LIBS = liblua5.3-0 libopentracing-c-wrapper0 libpcre2-8-0 libssl3 zlib1g
 
-.PHONY: hooks all deps deps-test deb deps-deb deps-fuzz deps-xinetd deps-gpsd bench-systemd confine-table soak check check-harness test run bench install uninstall clean lint fuzz
+.PHONY: hooks all deps deps-test deb deps-deb deps-fuzz deps-xinetd deps-gpsd deps-balancers bench-systemd confine-table soak check check-harness test run bench install uninstall clean lint fuzz
 
 REPLAY    = $(BUILD)/vlsink-replay
 
@@ -108,7 +111,7 @@ deps:
 
 deps-test:
 	@scripts/deps.sh $(DEB_BUILD) $(DEB_TEST)
-	@$(MAKE) -s deps-xinetd deps-gpsd
+	@$(MAKE) -s deps-xinetd deps-gpsd deps-balancers
 
 # xinetd conflicts with openbsd-inetd as a package, so its binary is unpacked
 # into build/deps for the examples test instead of being installed.
@@ -126,6 +129,24 @@ deps-gpsd:
 	    rm -rf build/deps/dl-gpsd && mkdir -p build/deps/dl-gpsd && cd build/deps/dl-gpsd && \
 	    apt-get download gpsd >/dev/null && dpkg-deb -x gpsd_*.deb ../gpsd; } || \
 	    echo "deps: gpsd not available; tests/gpsd.bats will skip"
+
+# HAProxy, and nginx with its stream module, for tests/balancer.bats:
+# installing the packages would start and enable haproxy.service and
+# nginx.service on the machine, and the test containers would inherit them,
+# so their files are unpacked into build/deps instead; their shared
+# libraries are in DEB_TEST.
+deps-balancers:
+	@test -x build/deps/haproxy/usr/sbin/haproxy || { \
+	    rm -rf build/deps/dl-haproxy && mkdir -p build/deps/dl-haproxy && cd build/deps/dl-haproxy && \
+	    apt-get download haproxy >/dev/null && dpkg-deb -x haproxy_*.deb ../haproxy; } || \
+	    echo "deps: haproxy not available; tests/balancer.bats will fail"
+	@test -f build/deps/nginx/usr/lib/nginx/modules/ngx_stream_module.so || { \
+	    rm -rf build/deps/dl-nginx && mkdir -p build/deps/dl-nginx && cd build/deps/dl-nginx && \
+	    apt-get download nginx libnginx-mod-stream >/dev/null && \
+	    for f in *.deb; do dpkg-deb -x $$f ../nginx || exit 1; done; } || \
+	    echo "deps: nginx not available; tests/balancer.bats will fail"
+	@! ldd build/deps/haproxy/usr/sbin/haproxy build/deps/nginx/usr/sbin/nginx 2>/dev/null | grep 'not found' || \
+	    echo "deps: the balancers' libraries are missing (make deps-test installs DEB_BALANCER_LIBS)"
 
 check: deps-test
 	$(MAKE) lint
@@ -196,7 +217,8 @@ install: all
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
 	install -D -m 0644 units/vlsink.sysusers $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
-	for d in vlsink@.service.d/fifo.conf vlsink@.service.d/devices.conf vlsink-collect.service.d/chain.conf; do \
+	for d in vlsink@.service.d/fifo.conf vlsink@.service.d/devices.conf vlsink@.service.d/proxy.conf \
+		 vlsink.socket.d/balancer.conf vlsink-collect.service.d/chain.conf; do \
 		install -d $(DESTDIR)$(DOCDIR)/units/$$(dirname $$d) && \
 		sed 's|@BINDIR@|$(BINDIR)|g' examples/units/$$d > $(DESTDIR)$(DOCDIR)/units/$$d || exit 1; \
 	done

@@ -7,12 +7,27 @@
 #include <sys/types.h>
 
 #include "peer.h"
+#include "proxy.h"
 
 /* fd 0, or fd 3 under LISTEN_FDS=1; exits 66 when what was passed is not
  * one connection. */
 int input_open(void);
 int input_is_socket(int fd);
 void input_peer(int fd, struct peer *peer);
+
+enum proxy_end { PH_OK, PH_BAD, PH_TIMEOUT, PH_EOF, PH_RESET, PH_STOP, PH_ERROR };
+
+/* Reads the PROXY protocol header (accept: enum proxy_accept bits) by
+ * deadline (monotonic ms), and not one byte after it: on a socket it peeks,
+ * then reads exactly the header's bytes; elsewhere it reads no more than
+ * proxy_parse() says is missing.  Only poll, recv, read and the clock: no
+ * file or socket is opened.  buf holds PROXY_MAX bytes; *got is how many
+ * were taken (or seen, for PH_BAD), for a sample of what came. */
+enum proxy_end input_proxy(int fd, int accept, int64_t deadline, struct proxy_header *h, unsigned char *buf,
+			   size_t *got);
+/* The client the header named becomes the peer (the balancer's own text is
+ * kept in via); a LOCAL or UNKNOWN header leaves the peer as it is. */
+void input_peer_proxied(struct peer *peer, const struct proxy_header *h);
 
 enum input_end { IN_DATA, IN_EOF, IN_STOP, IN_IDLE, IN_RESET, IN_ERROR, IN_WAKE, IN_AGAIN };
 

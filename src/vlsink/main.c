@@ -28,6 +28,46 @@ static void confine(const struct sandbox *sb, struct sandbox_state *st)
 		    strerror(-r));
 }
 
+static const char *proxy_why(enum proxy_end e, const struct proxy_header *h)
+{
+	switch (e) {
+	case PH_BAD:
+		return h->why;
+	case PH_TIMEOUT:
+		return "none within 5 s";
+	case PH_EOF:
+		return "connection closed before the header ended";
+	case PH_RESET:
+		return "connection reset before the header ended";
+	default:
+		return "read error";
+	}
+}
+
+/* --proxy-protocol: the header is the first input read, by the confined
+ * process, before any line; only poll and reads serve it.  -1 to go on;
+ * else the exit status, the connection having been reported. */
+static int proxy_header(struct conn *c, int fd)
+{
+	unsigned char buf[PROXY_MAX];
+	struct proxy_header h;
+	size_t got;
+	enum proxy_end e = input_proxy(fd, c->opt->proxy, monotonic_ms() + PROXY_TIMEOUT_MS, &h, buf, &got);
+
+	if (e == PH_OK) {
+		input_peer_proxied(&c->peer, &h);
+		c->rp.local = h.kind == PROXY_LOCAL;
+		return -1;
+	}
+	if (e == PH_STOP) {
+		c->rp.t.end = "signal";
+		report_summary(&c->rp, NULL);
+		return EXIT_OK;
+	}
+	report_proxy(&c->rp, proxy_why(e, &h), (const char *)buf, got);
+	return EXIT_DATA;
+}
+
 int main(int argc, char **argv)
 {
 	struct config opt;
@@ -95,6 +135,16 @@ int main(int argc, char **argv)
 			confine(&sb, &confined);
 			c.rp.sandbox = sandbox_describe(&confined, confined_text, sizeof(confined_text));
 		}
+		int status = opt.proxy ? proxy_header(&c, fd) : -1;
+		if (status >= 0) {
+			sink_close(&sink);
+			conn_free(&c);
+			if (c.devices)
+				devices_free(&devices);
+			return status;
+		}
+		/* The client a balancer named is the peer from here on. */
+		c.vehicle = opt.vehicle ? opt.vehicle : (c.peer.addr[0] ? c.peer.addr : NULL);
 		r = supervised ? supervise(&c, fd) : conn_serve(&c, fd);
 	}
 	if (r < 0) {

@@ -47,6 +47,9 @@ static const char usage_text[] =
 	"  --restart-limit=N/SECS  more than N worker crashes in SECS seconds end the\n"
 	"                       connection with exit 75 (default 5/60; N 1-100,\n"
 	"                       SECS 1-3600)\n"
+	"  --proxy-protocol=VERSION  the connection starts with a PROXY protocol\n"
+	"                       header (v1, v2 or any) from a load balancer, read\n"
+	"                       within 5 s; its client becomes the peer (default off)\n"
 	"  --merge=MODE         epoch: the sentences of one fix (RMC, GGA, GLL, GSA,\n"
 	"                       TPV of one time) make one record (default);\n"
 	"                       none: one record per sentence\n"
@@ -64,9 +67,10 @@ static const char usage_text[] =
 	"  -V, --version        show the version and exit\n"
 	"\n"
 	"Exit status: 0 stream ended and every record delivered; 64 usage error;\n"
-	"66 input error; 70 internal error; 74 sink failure (records not delivered);\n"
-	"75 the worker crashed more often than --restart-limit allows;\n"
-	"77 the device is not in --devices; 78 the --devices file is unusable.\n"
+	"65 no valid PROXY protocol header; 66 input error; 70 internal error;\n"
+	"74 sink failure (records not delivered); 75 the worker crashed more often\n"
+	"than --restart-limit allows; 77 the device is not in --devices; 78 the\n"
+	"--devices file is unusable.\n"
 	"See vlsink(1).\n";
 
 /* A year: a filter window beyond that filters nothing a tracker sends. */
@@ -96,7 +100,7 @@ void config_parse(int argc, char **argv, struct config *o)
 	enum {
 		O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE, O_MERGE, O_KEEP_ZERO,
 		O_KEEP_DUP, O_FUTURE, O_PAST, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP, O_ROLLOVER, O_DEVICES,
-		O_SUPERVISE, O_NO_SUPERVISE, O_RESTART_LIMIT, O_SANDBOX, O_NO_SANDBOX
+		O_SUPERVISE, O_NO_SUPERVISE, O_RESTART_LIMIT, O_SANDBOX, O_NO_SANDBOX, O_PROXY
 	};
 	static const struct option longopts[] = {
 		{ "sink", required_argument, NULL, O_SINK },
@@ -122,6 +126,7 @@ void config_parse(int argc, char **argv, struct config *o)
 		{ "restart-limit", required_argument, NULL, O_RESTART_LIMIT },
 		{ "sandbox", no_argument, NULL, O_SANDBOX },
 		{ "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
+		{ "proxy-protocol", required_argument, NULL, O_PROXY },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -263,6 +268,16 @@ void config_parse(int argc, char **argv, struct config *o)
 			o->restart_period = (int)secs;
 			break;
 		}
+		case O_PROXY:
+			if (!strcmp(optarg, "v1"))
+				o->proxy = PROXY_V1;
+			else if (!strcmp(optarg, "v2"))
+				o->proxy = PROXY_V2;
+			else if (!strcmp(optarg, "any"))
+				o->proxy = PROXY_ANY;
+			else
+				usage_error("--proxy-protocol=%s: expected v1, v2 or any", optarg);
+			break;
 		case O_IDLE:
 			o->idle_timeout = number_arg("idle-timeout", optarg, 1, IDLE_LIMIT);
 			o->idle_given = 1;

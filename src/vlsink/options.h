@@ -9,6 +9,7 @@
 #include "core/format.h"
 #include "core/record.h"
 #include "filter.h"
+#include "proxy.h"
 #include "sink.h"
 
 #define MAX_LINE_DEFAULT 1024
@@ -44,6 +45,7 @@ struct config {
 	int supervise;       /* 1: reader and worker; 0: one process; -1: on sockets only. */
 	int restart_max, restart_period; /* --restart-limit=N/SECS. */
 	int sandbox;         /* 0: --no-sandbox. */
+	int proxy;           /* --proxy-protocol: enum proxy_accept bits, 0 when off. */
 };
 
 void config_parse(int argc, char **argv, struct config *o);

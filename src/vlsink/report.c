@@ -81,6 +81,28 @@ void report_refused(struct report *rp, const char *device)
 	warn(rp, device, R_UNKNOWN_DEVICE, msg, NULL);
 }
 
+void report_proxy(struct report *rp, const char *why, const char *got, size_t n)
+{
+	char sample[SAMPLE_SIZE], msg[512], text[600];
+	struct event ev = { 0 };
+
+	escape_sample(sample, sizeof(sample), got, n, 0);
+	if (n)
+		snprintf(msg, sizeof(msg), "no valid PROXY protocol header (%s): \"%s\": connection closed", why,
+			 sample);
+	else
+		snprintf(msg, sizeof(msg), "no valid PROXY protocol header (%s): connection closed", why);
+	snprintf(text, sizeof(text), "%s: %s", who(rp->peer), msg);
+	ev.priority = 4;
+	ev.message = msg;
+	ev.text = text;
+	ev.raw = n ? sample : NULL;
+	text_field(&ev, "END_REASON", "proxy-header");
+	text_field(&ev, "PROXY_ERROR", why);
+	field(&ev, "BYTES_READ", n);
+	sink_event(rp->sink, rp->peer, &ev);
+}
+
 void report_summary(struct report *rp, const char *vehicle)
 {
 	const struct tally *t = &rp->t;
@@ -132,7 +154,9 @@ void report_summary(struct report *rp, const char *vehicle)
 		 " bytes%s%s%s",
 		 who(rp->peer), vehicle ? " " : "", vehicle ? vehicle : "", t->end, t->accepted, t->ignored,
 		 t->rejected, reasons, t->bytes, filtered, suppressed, undelivered);
-	ev.priority = 6;
+	/* A balancer's health check (a LOCAL header, then nothing) is logged
+	 * at debug priority: every few seconds, it says nothing about vehicles. */
+	ev.priority = rp->local && !t->bytes ? 7 : 6;
 	ev.vehicle = vehicle;
 	ev.message = msg;
 	ev.text = text;
@@ -152,5 +176,7 @@ void report_summary(struct report *rp, const char *vehicle)
 		text_field(&ev, "FILTERED_BY", by);
 	if (rp->sandbox)
 		text_field(&ev, "SANDBOX", rp->sandbox);
+	if (rp->peer->via[0])
+		text_field(&ev, "PROXY_VIA", rp->peer->via);
 	sink_event(rp->sink, rp->peer, &ev);
 }

@@ -21,7 +21,7 @@ struct tally {
 	uint64_t by_reason[R_COUNT];
 	uint64_t crashes, restarts; /* Of the worker (supervised connections). */
 	const char *end; /* eof, reset, idle-timeout, signal, input-error, sink-error,
-			  * unknown-device, restart-limit */
+			  * unknown-device, restart-limit, proxy-header */
 };
 
 struct report {
@@ -30,6 +30,7 @@ struct report {
 	struct sink *sink;
 	const struct peer *peer;
 	const char *sandbox; /* How the process is confined (SANDBOX=), or NULL. */
+	int local; /* A LOCAL/UNKNOWN PROXY header came: empty, it was a health check. */
 };
 
 void report_init(struct report *rp, struct sink *sink, const struct peer *peer);
@@ -38,5 +39,8 @@ void report_reject(struct report *rp, const char *vehicle, enum reason why, cons
 void report_summary(struct report *rp, const char *vehicle);
 /* The connection's own device is not in --devices: one entry, not limited. */
 void report_refused(struct report *rp, const char *who);
+/* No valid PROXY protocol header (--proxy-protocol): the one entry of a
+ * connection closed before its first line, with a sample of what came. */
+void report_proxy(struct report *rp, const char *why, const char *got, size_t n);
 
 #endif

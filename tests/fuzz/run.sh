@@ -9,7 +9,7 @@
 #                    through its harness (named by the file's prefix); no fuzzing
 #   --jobs N         run N harnesses at a time (default 1)
 #   --keep-corpus    start from the work corpus of the last run, not afresh
-#   --only LIST      comma-separated harnesses (linebuf,nmea,tpv,csv,line,json,merge,devices)
+#   --only LIST      comma-separated harnesses (linebuf,nmea,tpv,csv,line,json,merge,devices,proxy)
 #
 # Prints, per harness: executions, exec/s, coverage (cov: edges, ft:
 # features) and crashes.  Exits 1 if a harness crashed or a replay failed,
@@ -49,7 +49,7 @@ CORE_PURE=(src/core/scan.c src/core/calendar.c src/core/format.c src/core/record
 PARSE_SRCS=(src/vlsink/parse.c src/vlsink/nmea.c src/vlsink/tpv.c src/vlsink/csv.c "${CORE_PURE[@]}")
 JSON_FLAGS=(-DHAVE_JSON_VALID)
 
-harnesses=(linebuf nmea tpv csv line json merge devices)
+harnesses=(linebuf nmea tpv csv line json merge devices proxy)
 if [[ -n $only ]]; then
 	IFS=, read -ra want <<<"$only"
 	for h in "${want[@]}"; do
@@ -64,6 +64,7 @@ srcs_for() {
 	json) echo src/core/json.c src/core/scan.c src/core/calendar.c ;;
 	merge) echo "${PARSE_SRCS[@]}" src/vlsink/merge.c ;;
 	devices) echo src/vlsink/devices.c src/core/scan.c src/core/calendar.c ;;
+	proxy) echo src/vlsink/proxy.c ;;
 	*) echo "${PARSE_SRCS[@]}" ;;
 	esac
 }
@@ -75,6 +76,7 @@ dict_for() {
 	csv) echo "$FUZZ/dict/csv.dict" ;;
 	line | linebuf | merge) echo "$OUT/all.dict" ;;
 	devices) echo "$FUZZ/dict/devices.dict" ;;
+	proxy) echo "$FUZZ/dict/proxy.dict" ;;
 	esac
 }
 
@@ -133,8 +135,17 @@ fi
 # framer each of those behind a 9-byte header of line cap and read sizes.
 seeds=$OUT/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/line" "$seeds/stream" "$seeds/linebuf" "$seeds/devices"
+mkdir -p "$seeds/line" "$seeds/stream" "$seeds/linebuf" "$seeds/devices" "$seeds/proxy"
 printf '# fleet\nbus-1\n  bus-2\r\naddr:192.0.2.0/24\naddr:2001:db8::/32\naddr:10.1.2.3\n' >"$seeds/devices/fleet"
+# PROXY headers: the header lines of tests/cases/proxy.headers (commands,
+# comments and expectations skipped), decoded, each with a line after it.
+n=0
+while IFS= read -r l; do
+	[[ -z $l || $l == '#'* || $l == *vlsink* || $l == 'peer '* || $l == 'refused '* ]] && continue
+	[[ $l == '(empty)' ]] && l=''
+	n=$((n + 1))
+	printf '%b$GPRMC,1\n' "$l" >"$seeds/proxy/h$n"
+done <tests/cases/proxy.headers
 nseed=0
 # A line as the framer hands it on: without its CR.
 add_line() {
@@ -193,6 +204,7 @@ seed_dirs_for() {
 	linebuf) echo "$seeds/linebuf" ;;
 	line | merge) echo "$seeds/line $seeds/stream" ;;
 	devices) echo "$seeds/devices" ;;
+	proxy) echo "$seeds/proxy" ;;
 	*) echo "$seeds/line" ;;
 	esac
 }
