@@ -142,7 +142,7 @@ same() {
 @test "confined: socket input --no-supervise, FIFO sink" { same socket-single fifo; }
 
 @test "SIGTERM and the idle timeout end a confined connection as usual" {
-	ssa_start --accept -- "$VLSINK" --sink=stdout --idle-timeout=1
+	ssa_start --accept -- "$VLSINK" --sink=stdout --idle-timeout=3
 	exec 6> >(exec socat -u - "TCP:127.0.0.1:$PORT" 2>/dev/null)
 	head -n 20 "$T/in.nmea" >&6
 	local pid
