@@ -20,12 +20,18 @@ load 'lib/e2e'
 
 HAPROXY=$BATS_TEST_DIRNAME/../build/deps/haproxy/usr/sbin/haproxy
 NGINX_DIR=$BATS_TEST_DIRNAME/../build/deps/nginx
+# Their copies inside the container: the tree may lie where the container
+# does not see it (under /tmp, which is a tmpfs of its own in there).
+CT_HAPROXY=/usr/local/lib/vlsink-test/haproxy
+CT_NGINX_DIR=/usr/local/lib/vlsink-test/nginx
 # The balancers listen here; vlsink.socket on 10110, as installed.
 LB_PORT=10111
 NGINX_PORT=10112
 
 haproxy_setup() {
 	local top=$E2E_TOP
+	ct_copy_in "$HAPROXY" "$CT_HAPROXY" || return 1
+	ct_copy_in "$NGINX_DIR" "$CT_NGINX_DIR" || return 1
 	ct_exec useradd --system --no-create-home --shell /usr/sbin/nologin haproxy || return 1
 	ct_exec mkdir -p /var/lib/haproxy || return 1
 	# The shipped configuration; only its addresses and ports differ.
@@ -45,7 +51,7 @@ haproxy_setup() {
 		ct_write /etc/haproxy/test-stats.cfg || return 1
 	# As Debian's haproxy.service starts it.
 	if ! ct_exec systemd-run --quiet --unit=haproxy -p Type=notify \
-		"$HAPROXY" -Ws -f /etc/haproxy/haproxy.cfg -f /etc/haproxy/test-stats.cfg; then
+		"$CT_HAPROXY" -Ws -f /etc/haproxy/haproxy.cfg -f /etc/haproxy/test-stats.cfg; then
 		ct_exec journalctl --no-pager -u haproxy.service >&2
 		return 1
 	fi
@@ -169,7 +175,7 @@ _checked() { [[ $(servers | grep -c ' UP L4OK 0$') == 2 ]]; }
 	ct_exec systemctl daemon-reload
 	# Modules resolve against the prefix, as /usr/share/nginx/modules does
 	# on an installed nginx.
-	ct_exec systemd-run --quiet --unit=nginx "$NGINX_DIR/usr/sbin/nginx" -p "$NGINX_DIR/usr/lib/nginx/" \
+	ct_exec systemd-run --quiet --unit=nginx "$CT_NGINX_DIR/usr/sbin/nginx" -p "$CT_NGINX_DIR/usr/lib/nginx/" \
 		-c /etc/nginx/nginx.conf -g 'daemon off;' ||
 		fail "nginx did not start: $(ct_exec journalctl --no-pager -q -u nginx.service)"
 	ct_wait_until 10 ct_sh 'ss -Hltn "sport = :$1" | grep -q .' "$NGINX_PORT" ||
