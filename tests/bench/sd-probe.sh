@@ -39,6 +39,9 @@
 #                                  where CPUAccounting= has no cpuacct
 #                                  controller to use in a container); 0 if
 #                                  the unit has no cgroup
+#   sd-probe.sh tcpstat            "NAME VALUE" lines: the TcpExt counters
+#                                  of this network namespace that say a
+#                                  storm overflowed the listen queue
 #   sd-probe.sh firsts FILE        "VEHICLES LAST_US": from journal records
 #                                  (jrecords lines) in FILE, the number of
 #                                  vehicles and the latest of their first
@@ -159,6 +162,12 @@ cpu)
 	f=/sys/fs/cgroup/unified$cg/cpu.stat
 	[ -e "$f" ] || f=/sys/fs/cgroup$cg/cpu.stat
 	if [ -n "$cg" ] && [ -r "$f" ]; then awk '$1 == "usage_usec" { print $2 }' "$f"; else echo 0; fi
+	;;
+tcpstat)
+	awk '$1 == "TcpExt:" && !h { for (i = 2; i <= NF; i++) k[i] = $i; h = 1; next }
+		$1 == "TcpExt:" { for (i = 2; i <= NF; i++) v[k[i]] = $i }
+		END { split("ListenOverflows ListenDrops SyncookiesSent SyncookiesFailed TCPAbortOnData TCPAbortOnMemory", w)
+			for (j = 1; j <= 6; j++) print w[j], v[w[j]] + 0 }' /proc/net/netstat
 	;;
 firsts)
 	awk 'match($0, /"VEHICLE_ID":"[^"]*"/) {
