@@ -173,10 +173,15 @@ run: deps
 $(BUILD)/jbench: tests/bench/jbench.c | $(BUILD)/.dir
 	$(CC) $(CFLAGS) $(SD_CFLAGS) -o $@ $< $(SD_LIBS)
 
+# The fleet client of bench-systemd part 2: 10,000 connections from one process.
+$(BUILD)/fleet: tests/bench/fleet.c | $(BUILD)/.dir
+	$(CC) $(CFLAGS) -o $@ $<
+
 # Under a real systemd in a throwaway container (root); figures, not tests.
 bench-systemd: deps-test
-	$(MAKE) all $(BUILD)/gen-nmea $(BUILD)/jbench
-	JBENCH=$(abspath $(BUILD)/jbench) GEN=$(abspath $(BUILD)/gen-nmea) tests/bench/systemd-bench.sh
+	$(MAKE) all $(BUILD)/gen-nmea $(BUILD)/jbench $(BUILD)/fleet
+	JBENCH=$(abspath $(BUILD)/jbench) GEN=$(abspath $(BUILD)/gen-nmea) FLEET=$(abspath $(BUILD)/fleet) \
+	    tests/bench/systemd-bench.sh
 	$(MAKE) -s confine-table
 
 # What one connection may do under the 2026-11-30 vlsink@.service and under

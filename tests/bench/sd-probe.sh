@@ -7,7 +7,8 @@
 #   sd-probe.sh mem PID            "VmRSS_KiB Pss_KiB" of PID ("0 0" if gone)
 #   sd-probe.sh unit-mem UNIT      the same for UNIT's main process
 #   sd-probe.sh pss COMM           "COUNT PSS_KiB RSS_KiB": processes named
-#                                  COMM (exactly), Pss and Rss summed
+#                                  COMM (exactly), Pss and Rss summed (exited
+#                                  ones that wait to be reaped not counted)
 #   sd-probe.sh idle SECS          wait until vlsink.socket has no connection
 #                                  left; prints the time (epoch seconds)
 #   sd-probe.sh ramp N SECS A0     wait until N vlsink processes run; gives
@@ -32,6 +33,25 @@
 #   sd-probe.sh jrecords SINCE MATCH...  those records as JSON lines with
 #                                  VEHICLE_ID, FIX_TIME, SOURCE_FORMAT only
 #                                  (for e2e_client.py check --journal)
+#   sd-probe.sh cpu UNIT           CPU time of UNIT's cgroup so far,
+#                                  microseconds (usage_usec of its cgroup v2
+#                                  cpu.stat, also under a hybrid hierarchy,
+#                                  where CPUAccounting= has no cpuacct
+#                                  controller to use in a container); 0 if
+#                                  the unit has no cgroup
+#   sd-probe.sh tcpstat            "NAME VALUE" lines: the TcpExt counters
+#                                  of this network namespace that say a
+#                                  storm overflowed the listen queue
+#   sd-probe.sh firsts FILE        "VEHICLES LAST_US": from journal records
+#                                  (jrecords lines) in FILE, the number of
+#                                  vehicles and the latest of their first
+#                                  records' receive times
+#   sd-probe.sh first-seen FILE PREFIX N SECS STOP  follow the
+#                                  collector's FILE until N vehicles named
+#                                  PREFIX* have a record in it; prints
+#                                  "EPOCH COUNT" (the time the last of them
+#                                  was first seen, polled every 0.2 s);
+#                                  fails after SECS or once STOP exists
 #
 # journalctl's --after-cursor skips matching entries when combined with
 # field matches on systemd 252 (measured), hence --since=@EPOCH.USEC.
@@ -62,13 +82,14 @@ unit-mem)
 	if [ "${pid:-0}" = 0 ]; then echo "0 0"; else mem "$pid"; fi
 	;;
 pss)
-	pids=$(pgrep -x "$1")
-	if [ -z "$pids" ]; then
-		echo "0 0 0"
-		exit 0
-	fi
-	for p in $pids; do cat "/proc/$p/smaps_rollup" 2>/dev/null; done |
-		awk -v n="$(echo "$pids" | wc -w)" '/^Pss:/ { s += $2 } /^Rss:/ { r += $2 } END { printf "%d %d %d\n", n, s, r }'
+	# one awk over all the files: a cat per process takes seconds with
+	# thousands; a process that has exited and is not yet reaped has an
+	# empty smaps_rollup and is not counted
+	# shellcheck disable=SC2016
+	pgrep -x "$1" | sed 's|.*|/proc/&/smaps_rollup|' | xargs -r awk '
+		/^Rss:/ { r += $2; n++ } /^Pss:/ { s += $2 }
+		END { printf "%d %d %d\n", n, s, r }' 2>/dev/null |
+		awk '{ n += $1; s += $2; r += $3 } END { printf "%d %d %d\n", n, s, r }'
 	;;
 idle)
 	end=$(($(date +%s) + $1))
@@ -135,6 +156,57 @@ jrecords)
 	since=$1
 	shift
 	records "$since" "$@"
+	;;
+cpu)
+	cg=$(systemctl show -P ControlGroup "$1")
+	f=/sys/fs/cgroup/unified$cg/cpu.stat
+	[ -e "$f" ] || f=/sys/fs/cgroup$cg/cpu.stat
+	if [ -n "$cg" ] && [ -r "$f" ]; then awk '$1 == "usage_usec" { print $2 }' "$f"; else echo 0; fi
+	;;
+tcpstat)
+	awk '$1 == "TcpExt:" && !h { for (i = 2; i <= NF; i++) k[i] = $i; h = 1; next }
+		$1 == "TcpExt:" { for (i = 2; i <= NF; i++) v[k[i]] = $i }
+		END { split("ListenOverflows ListenDrops SyncookiesSent SyncookiesFailed TCPAbortOnData TCPAbortOnMemory", w)
+			for (j = 1; j <= 6; j++) print w[j], v[w[j]] + 0 }' /proc/net/netstat
+	;;
+firsts)
+	awk 'match($0, /"VEHICLE_ID":"[^"]*"/) {
+			v = substr($0, RSTART + 14, RLENGTH - 15)
+			if (!match($0, /"__REALTIME_TIMESTAMP":"[0-9]*"/)) next
+			t = substr($0, RSTART + 24, RLENGTH - 25) + 0
+			if (!(v in f) || t < f[v]) f[v] = t
+		}
+		END { for (v in f) { n++; if (f[v] > l) l = f[v] } printf "%d %.0f\n", n, l }' "$1"
+	;;
+first-seen)
+	python3 -c '
+import os, re, sys, time
+path, prefix, want, end, stop = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3]), time.time() + int(sys.argv[4]), sys.argv[5]
+pat = re.compile(rb"\"vehicle\":\"(" + re.escape(prefix) + rb"[^\"]*)\"")
+seen, off, tail, last = set(), 0, b"", 0.0
+while True:
+    try:
+        with open(path, "rb") as f:
+            f.seek(off)
+            data = f.read()
+    except FileNotFoundError:
+        data = b""
+    off += len(data)
+    data = tail + data
+    cut = data.rfind(b"\n") + 1
+    tail = data[cut:]
+    n = len(seen)
+    seen.update(pat.findall(data[:cut]))
+    if len(seen) > n:
+        last = time.time()
+    if len(seen) >= want:
+        print("%.6f %d" % (last, len(seen)))
+        sys.exit(0)
+    if time.time() >= end or os.path.exists(stop):
+        print("%.6f %d" % (last, len(seen)))
+        sys.exit(1)
+    time.sleep(0.2)
+' "$@"
 	;;
 *)
 	echo "sd-probe.sh: unknown command $cmd" >&2

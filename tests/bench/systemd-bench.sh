@@ -33,11 +33,28 @@
 #       unsupervised hardened  vlsink --no-supervise: what supervision costs
 #     Also the closed-loop latency (LAT_COUNT connections, each waiting for
 #     the server to close). Target: vlsink >= 0.8x cat (hardened unit).
-#  2. FLEET_COUNT concurrent connections from FLEET_SOURCES loopback
-#     addresses, one record a second each for FLEET_SECONDS once all
-#     instances run: records delivered vs sent (checked per vehicle),
-#     PSS per instance (mid-run), container PID 1 VmRSS/Pss before, during
-#     and after.
+#  2. A fleet: FLEET_COUNT vehicles connecting at once from a cold start
+#     (a reconnect storm) from FLEET_SOURCES loopback addresses (127.0.x.y;
+#     vlsink.socket allows 256 connections per source), each sending one
+#     numbered NMEA record a second for FLEET_SECONDS, then closing; the
+#     client is tests/bench/fleet.c (epoll, one process). Once into the
+#     journal, once through the FIFO drop-in and vlsink-collect
+#     (/var/lib/vlsink/positions.jsonl); FLEET_UNIT=installed runs the unit
+#     as installed, bare the same with part 1's "bare" drop-in. Figures:
+#     records delivered/sent (each exactly once, checked per vehicle); the
+#     time from the first connect until all are connected (client side)
+#     and until the first record of every vehicle is stored; PID 1 VmRSS
+#     before, peak (sampled every 2 s), after; journald's and the
+#     collector's CPU time (their units' CPUUsageNSec); PSS per connection
+#     half-way; NRefused; failed instances and units. Verdicts: 100%
+#     delivered, all delivering within 2 min, PID 1 under 300 MiB. Needs
+#     2 x FLEET_COUNT free pids on the host (kernel.pid_max counts the
+#     container's processes too; a reader and a worker per connection).
+#     Container setup: net.core.somaxconn and net.ipv4.tcp_max_syn_backlog
+#     of its network namespace raised to FLEET_COUNT + 4096 (at least
+#     16384; the listen queue is still capped by vlsink.socket's Backlog=,
+#     and the kernel's ListenOverflows say when it was too short); the
+#     collector started before the storm.
 #  3. Records/s through ONE connection into the journal (ONE_LINES NMEA
 #     lines) against jbench, a bare sd_journal_sendv loop with the same 14
 #     fields (tests/bench/jbench.c), run as a transient unit with the
@@ -46,12 +63,14 @@
 #     stored). Target: vlsink >= 0.9x jbench.
 #
 # Environment: SEQ_COUNT (300) SEQ_ROUNDS (3) LAT_COUNT (50) FLEET_COUNT
-# (1000) FLEET_SECONDS (30) FLEET_SOURCES (8) ONE_LINES (100000) ONE_ROUNDS
-# (3) BENCH_PARTS ("1 2 3": the parts to run) BENCH_BREAKDOWN=1 (also:
-# closed-loop latency of the bare unit with one sandboxing option switched
-# back on at a time, as a markdown table: BREAKDOWN_ROUNDS (3) interleaved
-# rounds of BREAKDOWN_COUNT (40) connections per option, medians) JBENCH, GEN
-# (prebuilt tests/bench/jbench.c, gen-nmea.c; compiled into a temp dir
+# (10000) FLEET_SECONDS (60) FLEET_SOURCES (one per 200 vehicles)
+# FLEET_UNIT (installed | bare) FLEET_SINKS ("journal fifo") ONE_LINES
+# (100000) ONE_ROUNDS (3) BENCH_PARTS ("1 2 3": the parts to run)
+# BENCH_BREAKDOWN=1 (also: closed-loop latency of the bare unit with one
+# sandboxing option switched back on at a time, as a markdown table:
+# BREAKDOWN_ROUNDS (3) interleaved rounds of BREAKDOWN_COUNT (40)
+# connections per option, medians) JBENCH, GEN, FLEET (prebuilt
+# tests/bench/jbench.c, gen-nmea.c, fleet.c; compiled into a temp dir
 # otherwise). CT_* knobs of tests/lib/container.bash apply.
 
 # shellcheck disable=SC2015,SC2016,SC2317
@@ -62,16 +81,36 @@ source "$(dirname "${BASH_SOURCE[0]}")/sd-common.bash" || exit 2
 SEQ_COUNT=${SEQ_COUNT:-300}
 SEQ_ROUNDS=${SEQ_ROUNDS:-3}
 LAT_COUNT=${LAT_COUNT:-50}
-FLEET_COUNT=${FLEET_COUNT:-1000}
-FLEET_SECONDS=${FLEET_SECONDS:-30}
-FLEET_SOURCES=${FLEET_SOURCES:-8}
+FLEET_COUNT=${FLEET_COUNT:-10000}
+FLEET_SECONDS=${FLEET_SECONDS:-60}
+FLEET_SOURCES=${FLEET_SOURCES:-$(((${FLEET_COUNT//[!0-9]/} + 199) / 200))}
+FLEET_UNIT=${FLEET_UNIT:-installed}
+FLEET_SINKS=${FLEET_SINKS:-journal fifo}
 ONE_LINES=${ONE_LINES:-100000}
 ONE_ROUNDS=${ONE_ROUNDS:-3}
 BENCH_PARTS=${BENCH_PARTS:-1 2 3}
 for v in SEQ_COUNT SEQ_ROUNDS LAT_COUNT FLEET_COUNT FLEET_SECONDS FLEET_SOURCES ONE_LINES ONE_ROUNDS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
-((FLEET_SOURCES <= 254)) || die "FLEET_SOURCES must be at most 254"
+((FLEET_SOURCES <= 254 * 256)) || die "FLEET_SOURCES must be at most $((254 * 256))"
+((FLEET_COUNT <= 256 * FLEET_SOURCES)) ||
+	die "FLEET_SOURCES=$FLEET_SOURCES: vlsink.socket takes 256 connections per source, $FLEET_COUNT need $(((FLEET_COUNT + 255) / 256))"
+[[ $FLEET_UNIT == installed || $FLEET_UNIT == bare ]] || die "FLEET_UNIT must be installed or bare, got '$FLEET_UNIT'"
+for s in $FLEET_SINKS; do
+	[[ $s == journal || $s == fifo ]] || die "FLEET_SINKS: unknown sink '$s' (journal, fifo)"
+done
+if [[ " $BENCH_PARTS " == *" 2 "* ]]; then
+	# Every process of the container takes a pid of the host too, and
+	# kernel.pid_max of the host's namespace bounds them all: a fleet needs
+	# a reader and a worker per connection.
+	pid_max=$(cat /proc/sys/kernel/pid_max) tasks=$(awk '{ split($4, a, "/"); print a[2] }' /proc/loadavg)
+	((pid_max - tasks >= 2 * FLEET_COUNT + 2000)) ||
+		die "kernel.pid_max $pid_max with $tasks tasks running leaves too few pids for $FLEET_COUNT connections" \
+			"(2 each, + 2000); raise it on the host: sysctl -w kernel.pid_max=4194304"
+	# PID 1 holds every accepted connection until its instance ends; the
+	# container's PID 1 would otherwise inherit this shell's descriptor limit
+	CT_NSPAWN_ARGS="${CT_NSPAWN_ARGS:-} --rlimit=RLIMIT_NOFILE=$((2 * FLEET_COUNT + 65536))"
+fi
 
 sd_setup sdbench
 
@@ -86,6 +125,13 @@ else
 		die "cannot compile tests/bench/jbench.c (libsystemd-dev)"
 fi
 [[ -x $jbench ]] || die "jbench not executable: $jbench"
+if [[ -n ${FLEET:-} ]]; then
+	fleet=$FLEET
+else
+	fleet=$sd_tmp/fleet
+	"${CC:-cc}" -std=c11 -D_GNU_SOURCE -O2 -o "$fleet" "$sd_dir/fleet.c" || die "cannot compile tests/bench/fleet.c"
+fi
+[[ -x $fleet ]] || die "fleet not executable: $fleet"
 if [[ -n ${GEN:-} ]]; then
 	gen=$GEN
 elif [[ -x $sd_root/build/std/gen-nmea ]]; then
@@ -104,8 +150,7 @@ part() { [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 declare -A N_ T_ FIN_ REC_ LAT_ EXP_ FAILS_
 
 # ---- 1. connection rate ------------------------------------------------------
-if part 1; then
-
+# (write_variant and exposure serve part 2 too)
 # The sandboxing options of vlsink@.service until 2026-11-30, when PID 1
 # built the whole sandbox for every connection (tests/fixtures holds that
 # unit); "namespaced" puts them back, without vlsink's own sandbox.
@@ -153,6 +198,8 @@ exposure() { # rating of vlsink@.service as loaded (drop-ins included)
 	ct_exec systemd-analyze security --no-pager vlsink@probe.service 2>/dev/null |
 		awk '/Overall exposure level/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+$/) print $i }'
 }
+
+if part 1; then
 
 VARIANTS=("vlsink hardened" "cat hardened" "vlsink bare" "cat bare" "unsupervised hardened" "vlsink namespaced")
 
@@ -293,91 +340,216 @@ fi
 
 fi
 
-# ---- 2. many concurrent connections ------------------------------------------
+# ---- 2. a fleet: FLEET_COUNT connections at once ------------------------------
 if part 2; then
 
-echo
-echo "-- 2. $FLEET_COUNT concurrent connections, one record a second each for $FLEET_SECONDS s --"
-refused0=$(sock_prop NRefused)
-accepted0=$(sock_prop NAccepted)
-read -r m1_rss0 m1_pss0 < <(pid1_mem)
-read -r jd_rss0 _ < <(probe unit-mem systemd-journald.service)
-t_start=$(date +%s.%N)
-ct_exec rm -f "$B/go" "$B/fleet.status" "$B/fleet.out" "$B/fleet.err" "$B/fleet.sent"
-ct_exec systemd-run --quiet --collect --unit=bench-fleet -p LimitNOFILE=65536 \
-	-p StandardOutput="file:$B/fleet.out" -p StandardError="file:$B/fleet.err" \
-	python3 "$CLIENT" fleet --timeout 300 --count "$FLEET_COUNT" --seconds "$FLEET_SECONDS" \
-	--sources "$FLEET_SOURCES" --prefix fleet --go-file "$B/go" --sent-file "$B/fleet.sent" \
-	--status-file "$B/fleet.status" || die "cannot start the fleet client"
-# the records start once every instance runs (or the rest have failed)
-ramp_ok=1
-read -r t_run n_run < <(probe ramp "$FLEET_COUNT" 300 "$accepted0") || ramp_ok=0
-conn_status=$(ct_exec cat "$B/fleet.status" 2>/dev/null)
-ct_exec touch "$B/go"
-t_go=$(date +%s.%N)
-sleep $((FLEET_SECONDS / 2))
-read -r n_inst pss_sum rss_sum < <(probe pss vlsink)
-read -r m1_rss1 m1_pss1 < <(pid1_mem)
-read -r jd_rss1 _ < <(probe unit-mem systemd-journald.service)
-conns_mid=$(sock_prop NConnections)
-_fleet_done() { ct_exec grep -q '^done' "$B/fleet.status"; }
-ct_wait_until $((FLEET_SECONDS + 330)) _fleet_done || echo "  the fleet client did not finish" >&2
-fleet_out=$(ct_exec cat "$B/fleet.out")
-t_idle=$(probe idle 120) || t_idle=""
-# how long a new connection waits right after the fleet has gone (PID 1 and
-# the kernel are still tearing down 1000 sandboxes)
-after_lat=()
-for i in 1 2 3; do
-	out=$(ct_exec python3 "$CLIENT" seq --count 1 --wait) &&
-		after_lat+=("$(calc "printf \"%.0f\", $(kv seconds "$out") * 1000")")
-done
-sleep 2
-read -r m1_rss2 m1_pss2 < <(pid1_mem)
-check_out=$(sd_check 30 1 2 fleet- "$B/fleet.sent" \
-	"$(printf '%q jrecords %q -t vlsink | grep -F %q' "$PROBE" "$t_start" '"VEHICLE_ID":"fleet-')" --journal)
-check_rc=$?
-sent=$(kv records "$fleet_out")
-client_failed=$(kv failed "$fleet_out")
-delivered=$(sed -n 's/^records \([0-9]*\),.*/\1/p' <<<"$check_out")
-failed_units=$(ct_exec systemctl list-units --failed --plain --no-legend | wc -l)
-failures=$(probe failures "$t_start")
-inst_failed=$(head -n 1 <<<"$failures")
+POSITIONS=/var/lib/vlsink/positions.jsonl
+case $FLEET_UNIT in
+installed) write_variant vlsink hardened ;;
+bare) write_variant vlsink bare ;;
+esac || die "cannot write the drop-ins for FLEET_UNIT=$FLEET_UNIT"
+sd_copy "$fleet" "$LIBEXEC/fleet"
+pid1_cpu() { # user + system CPU seconds of the container's PID 1, from the host
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$CT_LEADER/stat"
+}
+# PID 1 holds every accepted connection until its instance ends
+pid1_nofile=$(awk '/^Max open files/ { print $4 }' "/proc/$CT_LEADER/limits")
+echo "PID 1 of the container: LimitNOFILE $pid1_nofile (needs $FLEET_COUNT + some); host kernel.pid_max" \
+	"$(cat /proc/sys/kernel/pid_max) (needs 2 x $FLEET_COUNT free); client LimitNOFILE $((FLEET_COUNT + 1024))"
+[[ $pid1_nofile == unlimited ]] || ((pid1_nofile >= FLEET_COUNT + 1024)) ||
+	die "the container's PID 1 may open $pid1_nofile files, too few for $FLEET_COUNT connections; raise the hard" \
+		"limit of the shell that runs this (ulimit -Hn; nspawn cannot raise it without CAP_SYS_RESOURCE)"
+# A storm waits in the listen queue until PID 1 accepts it, and PID 1 accepts
+# slowly while it starts instances. The queue is min(Backlog= of
+# vlsink.socket, net.core.somaxconn) long, fixed at listen(); a connection
+# completed beyond it is dropped by the server while the client believes it
+# is connected, and is reset once it sends. Both sysctls belong to the
+# network namespace: here the container's, on a real host the host's.
+fleet_queue=$((FLEET_COUNT + 4096 > 4096 * 4 ? FLEET_COUNT + 4096 : 4096 * 4))
+ct_exec sysctl -q -w net.core.somaxconn="$fleet_queue" net.ipv4.tcp_max_syn_backlog="$fleet_queue" &&
+	ct_exec systemctl restart vlsink.socket || die "cannot set the listen queue sysctls"
+echo "listen queue: vlsink.socket Backlog=$(sock_prop Backlog), net.core.somaxconn and" \
+	"net.ipv4.tcp_max_syn_backlog $fleet_queue in the container: a queue of" \
+	"$(($(sock_prop Backlog) < fleet_queue ? $(sock_prop Backlog) : fleet_queue)) connections"
+declare -a FLEET_VERDICTS=()
 
-echo "  client:    $fleet_out"
-if ((ramp_ok)); then
-	echo "  ramp:      ${conn_status:-?}; all $FLEET_COUNT instances running" \
-		"$(calc "printf \"%.1f\", $t_run - $t_start") s after the first connect" \
-		"($(calc "printf \"%.1f\", $FLEET_COUNT / ($t_run - $t_start)") instances/s)"
-else
-	echo "  ramp:      ${conn_status:-?}; NOT all instances ran: at most ${n_run:-?} of $FLEET_COUNT," \
-		"$(calc "printf \"%.1f\", ${t_run:-$t_start} - $t_start") s after the first connect"
-fi
-echo "  records:   sent $sent, delivered $delivered once each ($(head -n 1 <<<"$check_out" | sed 's/^records [0-9]*, //'))"
-echo "  mid-run:   $n_inst instances, NConnections $conns_mid; PSS per instance" \
-	"$(calc "printf \"%.0f\", $pss_sum / ($n_inst ? $n_inst : 1)") KiB (sum $(calc "printf \"%.1f\", $pss_sum / 1024") MiB)," \
-	"RSS per instance $(calc "printf \"%.0f\", $rss_sum / ($n_inst ? $n_inst : 1)") KiB"
-printf '  %-26s %10s %10s %10s\n' "container PID 1, KiB" before during after
-printf '  %-26s %10s %10s %10s\n' VmRSS "$m1_rss0" "$m1_rss1" "$m1_rss2"
-printf '  %-26s %10s %10s %10s\n' Pss "$m1_pss0" "$m1_pss1" "$m1_pss2"
-echo "  PID 1 growth: during +$((m1_rss1 - m1_rss0)) KiB RSS" \
-	"($(calc "printf \"%.1f\", ($m1_rss1 - $m1_rss0) / ($n_inst ? $n_inst : 1)") KiB per held connection)," \
-	"after the connections ended +$((m1_rss2 - m1_rss0)) KiB RSS / +$((m1_pss2 - m1_pss0)) KiB Pss;" \
-	"journald RSS $jd_rss0 -> $jd_rss1 KiB"
-echo "  all instances gone $([[ -n $t_idle ]] && calc "printf \"%.1f\", $t_idle - $t_go" || echo "NOT within 120") s after the go;" \
-	"NRefused +$(($(sock_prop NRefused) - refused0)); failed units now $failed_units;" \
-	"instances failed: ${inst_failed:-none}"
-echo "  one new connection right after the $FLEET_COUNT had gone, 3 in a row, closed loop: ${after_lat[*]/%/ ms}" \
-	"(idle: ${LAT_["vlsink hardened"]:-?} ms, part 1)"
-if [[ -n $inst_failed ]]; then
-	echo "  log of the first failed instance:"
-	tail -n +2 <<<"$failures" | sed 's/^/    | /'
-fi
-if [[ $check_rc == 0 && $delivered == "$sent" && $client_failed == 0 && -z $inst_failed ]]; then
-	echo "VERDICT $FLEET_COUNT connections: all served, every record delivered exactly once ($delivered/$sent)"
-else
-	echo "VERDICT $FLEET_COUNT connections: NOT all served: $client_failed connections failed," \
-		"instances failed: ${inst_failed:-none}; records delivered once $delivered of $sent sent on live connections"
-fi
+# fleet_run SINK: one storm of FLEET_COUNT vehicles into SINK (journal, fifo)
+fleet_run() {
+	local sink=$1 prefix="fleet${1:0:1}-" t0 refused0 jcpu0 ccpu0 p1cpu0 p1cpu1 tcp0 tcp1 tcpd sampler seen_pid=''
+	echo
+	echo "-- 2. $sink: $FLEET_COUNT vehicles connecting at once, one record a second each for $FLEET_SECONDS s --"
+	if [[ $sink == fifo ]]; then
+		ct_exec mkdir -p "$DROPINS" &&
+			ct_exec cp /usr/local/share/doc/vlsink/units/vlsink@.service.d/fifo.conf "$DROPINS/fifo.conf" &&
+			ct_exec systemctl daemon-reload &&
+			ct_exec systemctl enable --quiet --now vlsink-collect.socket &&
+			ct_exec systemctl start vlsink-collect.service || die "cannot set up the FIFO drop-in"
+		# The collector runs before the storm, as it would after a cell
+		# outage. Left to be started by the first record in the FIFO, its
+		# start job waits behind the storm's instances in PID 1's queue
+		# (measured: minutes at 10,000), and the instances block on the
+		# full FIFO meanwhile.
+	else
+		ct_exec rm -f "$DROPINS/fifo.conf"
+		ct_exec systemctl daemon-reload
+	fi
+	echo "  unit: $FLEET_UNIT ($(ct_exec systemctl show -P ExecStart vlsink@probe.service |
+		sed 's/.*argv\[\]=\([^;]*\);.*/\1/'); exposure $(exposure))"
+	probe idle 120 >/dev/null || echo "  instances of an earlier part still running" >&2
+	refused0=$(sock_prop NRefused)
+	tcp0=$(probe tcpstat)
+	jcpu0=$(probe cpu systemd-journald.service)
+	ccpu0=$(probe cpu vlsink-collect.service)
+	read -r m1_rss0 _ < <(pid1_mem)
+	p1cpu0=$(pid1_cpu)
+	ct_exec rm -f "$B/fleet.status" "$B/fleet.out" "$B/fleet.err" "$B/fleet.sent"
+
+	# every 2 s, from the host (PID 1 can be too busy to answer for tens
+	# of seconds in a storm): PID 1's VmRSS and the vlsink processes of
+	# the container (live and not yet reaped; a reader and a worker per
+	# connection), until the stop file exists or the container is gone
+	rm -f "$sd_tmp/samples" "$sd_tmp/stop"
+	(
+		while [[ ! -e $sd_tmp/stop ]] && [[ -e /proc/$CT_LEADER ]]; do
+			echo "$(date +%s.%N) $(awk '/^VmRSS:/ { print $2 }' "/proc/$CT_LEADER/status")" \
+				"$(pgrep --ns "$CT_LEADER" --nslist pid -c -x vlsink)" >>"$sd_tmp/samples"
+			sleep 2
+		done
+	) &
+	sampler=$!
+	if [[ $sink == fifo ]]; then # the collector's file has no receive times: watch it
+		ct_exec rm -f "$B/seen.stop"
+		probe first-seen "$POSITIONS" "$prefix" "$FLEET_COUNT" $((FLEET_SECONDS + 1830)) "$B/seen.stop" >"$sd_tmp/seen" &
+		seen_pid=$!
+	fi
+	t0=$(date +%s.%N)
+	ct_exec systemd-run --quiet --collect --unit="bench-fleet-$sink" -p LimitNOFILE=$((FLEET_COUNT + 1024)) \
+		-p StandardOutput="file:$B/fleet.out" -p StandardError="file:$B/fleet.err" \
+		"$LIBEXEC/fleet" --count "$FLEET_COUNT" --seconds "$FLEET_SECONDS" --sources "$FLEET_SOURCES" \
+		--prefix "${prefix%-}" --timeout 1800 --sent-file "$B/fleet.sent" --status-file "$B/fleet.status" ||
+		die "cannot start the fleet client"
+
+	# PSS of the instances: half-way through the records, or later, once
+	# 1000 processes run (PID 1 may start none for a minute), or 100 once
+	# the records are all due (a slow unit never has many at once)
+	sleep $((FLEET_SECONDS / 2))
+	local n_proc pss_sum t_pss i c
+	for ((i = 0; i < FLEET_SECONDS + 1800; i++)); do
+		c=$(pgrep --ns "$CT_LEADER" --nslist pid -c -x vlsink)
+		((c >= (FLEET_COUNT < 500 ? 2 * FLEET_COUNT : 1000))) && break
+		((c >= 100 && i >= FLEET_SECONDS / 2)) && break
+		ct_exec grep -q '^done' "$B/fleet.status" && break
+		sleep 1
+	done
+	t_pss=$(calc "printf \"%.0f\", $(date +%s.%N) - $t0")
+	read -r n_proc pss_sum _ < <(probe pss vlsink)
+	_fleet_done() { ct_exec grep -q '^done' "$B/fleet.status"; }
+	ct_wait_until $((FLEET_SECONDS + 1830)) _fleet_done || echo "  the fleet client did not finish" >&2
+	local out t_idle
+	out=$(ct_exec cat "$B/fleet.out")
+	t_idle=$(probe idle 300) || t_idle=""
+	touch "$sd_tmp/stop"
+	wait "$sampler"
+	sleep 2
+	read -r m1_rss2 _ < <(pid1_mem)
+	p1cpu1=$(pid1_cpu)
+	local jcpu1 ccpu1
+	jcpu1=$(probe cpu systemd-journald.service)
+	ccpu1=$(probe cpu vlsink-collect.service)
+
+	# every record exactly once, per vehicle; when the last vehicle's first
+	# record was stored
+	local check rc n_first t_first
+	if [[ $sink == journal ]]; then
+		check=$(sd_check 120 5 2 "$prefix" "$B/fleet.sent" \
+			"$(printf '%q jrecords %q -t vlsink | grep -F %q | tee %q' "$PROBE" "$t0" "\"VEHICLE_ID\":\"$prefix" \
+				"$B/fleet.jsonl")" --journal)
+		rc=$?
+		read -r n_first t_first < <(probe firsts "$B/fleet.jsonl")
+		t_first=$(calc "printf \"%.6f\", $t_first / 1e6")
+	else
+		check=$(sd_check 120 5 2 "$prefix" "$B/fleet.sent" "$(printf 'grep -F %q %q' "\"vehicle\":\"$prefix" "$POSITIONS")")
+		rc=$?
+		ct_exec touch "$B/seen.stop"
+		wait "$seen_pid"
+		read -r t_first n_first <"$sd_tmp/seen"
+	fi
+
+	local sent cfailed first_connect all_connected delivered failed_units failures inst_failed refused
+	sent=$(kv records "$out")
+	cfailed=$(kv failed "$out")
+	first_connect=$(kv first_connect "$out")
+	all_connected=$(kv all_connected "$out")
+	delivered=$(sed -n 's/^records \([0-9]*\),.*/\1/p' <<<"$check")
+	failed_units=$(ct_exec systemctl list-units --failed --plain --no-legend | awk '{ print $1 }' | paste -sd ' ')
+	failures=$(probe failures "$t0")
+	inst_failed=$(head -n 1 <<<"$failures")
+	refused=$(($(sock_prop NRefused) - refused0))
+	tcp1=$(probe tcpstat)
+	tcpd=$(awk 'NR == FNR { a[$1] = $2; next } { printf "%s%s +%d", n++ ? ", " : "", $1, $2 - a[$1] }' \
+		<(echo "$tcp0") <(echo "$tcp1"))
+	local peak_rss peak_procs t_conn t_deliv
+	read -r peak_rss peak_procs < <(awk '$2 > r { r = $2 } $3 > c { c = $3 } END { print r + 0, c + 0 }' "$sd_tmp/samples")
+	t_conn=$(calc "printf \"%.1f\", ${all_connected:-0} - ${first_connect:-0}")
+	t_deliv=$(calc "printf \"%.1f\", ${t_first:-0} - ${first_connect:-0}")
+
+	echo "  client:     $out"
+	echo "  kernel:     $tcpd (TcpExt of the container's network namespace; ListenOverflows: connections" \
+		"the client completed that the full listen queue dropped)"
+	echo "  records:    sent $sent, delivered $delivered once each ($(head -n 1 <<<"$check" | sed 's/^records [0-9]*, //'))"
+	echo "  storm:      all $(kv connected "$out") connected ${t_conn} s after the first connect (client side:" \
+		"handshake done, which a full listen queue hides, see kernel:); first record of ${n_first:-0} of $FLEET_COUNT vehicles stored, the last" \
+		"${t_deliv} s after the first connect ($([[ $sink == fifo ]] && echo "seen in $POSITIONS, polled" ||
+			echo "journald's receive time"))"
+	echo "  instances:  at most $peak_procs vlsink processes at once (2 per connection; sampled every 2 s);" \
+		"at $t_pss s: $n_proc live, PSS $(calc "printf \"%.0f\", $pss_sum / ($n_proc ? $n_proc : 1)")" \
+		"KiB per process (sum $(calc "printf \"%.1f\", $pss_sum / 1024") MiB)"
+	echo "  ramp:       vlsink processes every 10 s: $(awk -v t0="$t0" '$1 >= t0 + 10 * k { printf "%s%d", k ? " " : "", $3; k++ }' "$sd_tmp/samples")"
+	echo "  PID 1 RSS:  before $m1_rss0 KiB, peak $peak_rss KiB (sampled every 2 s), after $m1_rss2 KiB"
+	echo "  CPU:        PID 1 $(calc "printf \"%.1f\", $p1cpu1 - $p1cpu0") s, journald $(calc "printf \"%.1f\", ($jcpu1 - $jcpu0) / 1e6") s, collector" \
+		"$(calc "printf \"%.1f\", ($ccpu1 - $ccpu0) / 1e6") s, over $(calc "printf \"%.0f\", $(date +%s.%N) - $t0") s" \
+		"(PID 1: /proc/PID/stat; the others: their units' cgroup cpu.stat)"
+	echo "  journal:    $(ct_exec journalctl --disk-usage 2>/dev/null | sed 's/.*take up //; s/ in the file system.//')" \
+		"in the container's /run (RuntimeMaxUse=4G; $(ct_exec df -h --output=size /run | tail -n 1 | tr -d ' ') tmpfs)"
+	echo "  ends:       all instances gone $([[ -n $t_idle ]] && calc "printf \"%.1f\", $t_idle - $t0" || echo "NOT within 300") s" \
+		"after the first connect; NRefused +$refused; instances failed: ${inst_failed:-none}; failed units: ${failed_units:-none}"
+	if [[ -n $inst_failed ]]; then
+		echo "  log of the first failed instance:"
+		tail -n +2 <<<"$failures" | sed 's/^/    | /'
+	fi
+	# journald about itself (refused streams, suppressed messages, rotation)
+	ct_exec journalctl -q --no-pager --since="@$t0" -u systemd-journald.service -o cat |
+		sed 's/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn | head -n 4 | sed 's/^/  journald:  /'
+	if [[ $cfailed != 0 ]]; then
+		echo "  client errors (first lines):"
+		ct_exec head -n 5 "$B/fleet.err" | sed 's/^/    | /'
+	fi
+	if [[ $rc == 0 && $delivered == "$sent" && $cfailed == 0 && $sent == $((FLEET_COUNT * FLEET_SECONDS)) ]]; then
+		FLEET_VERDICTS+=("VERDICT fleet $sink: 100% delivered, each record once, checked per vehicle ($delivered/$sent)")
+	else
+		FLEET_VERDICTS+=("VERDICT fleet $sink: NOT 100% delivered: $delivered delivered once of $sent sent\
+ ($((FLEET_COUNT * FLEET_SECONDS)) planned), $cfailed connections failed")
+	fi
+	if [[ ${n_first:-0} == "$FLEET_COUNT" ]] && calc "exit !($t_conn < 120 && $t_deliv < 120)"; then
+		FLEET_VERDICTS+=("VERDICT fleet $sink: all connected and delivering in < 2 min (${t_deliv} s)")
+	else
+		FLEET_VERDICTS+=("VERDICT fleet $sink: NOT all connected and delivering in < 2 min\
+ (${n_first:-0} of $FLEET_COUNT delivering after ${t_deliv} s)")
+	fi
+	if ((peak_rss < 300 * 1024 && m1_rss2 < 300 * 1024)); then
+		FLEET_VERDICTS+=("VERDICT fleet $sink: PID 1 < 300 MiB (peak $((peak_rss / 1024)) MiB)")
+	else
+		FLEET_VERDICTS+=("VERDICT fleet $sink: PID 1 NOT < 300 MiB (peak $((peak_rss / 1024)) MiB)")
+	fi
+}
+
+for s in $FLEET_SINKS; do
+	fleet_run "$s"
+done
+ct_exec rm -f "$DROPINS/fifo.conf"
+write_variant vlsink hardened || die "cannot restore the installed unit"
+echo
+printf '%s\n' "${FLEET_VERDICTS[@]}"
 
 fi
 
