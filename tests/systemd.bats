@@ -212,7 +212,7 @@ socket_prop() { # PROPERTY
 	assert_line Accept=yes
 	assert_line MaxConnections=12288
 	assert_line MaxConnectionsPerSource=256
-	assert_line Backlog=4096
+	assert_line Backlog=16384
 	assert_line KeepAlive=yes
 	assert_line TriggerLimitBurst=20000
 	assert_line TriggerLimitIntervalUSec=1s
