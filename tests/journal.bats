@@ -281,7 +281,7 @@ bg_err_has() { # NAME TEXT
 	# and all of it (the wait, the socket libsystemd makes once journald is
 	# back) ran inside vlsink's own sandbox
 	run jq -r .SANDBOX < <(e2e_journal VEHICLE_ID="$v" END_REASON=eof)
-	assert_output --regexp "$CONFINED_RE"
+	assert_output --regexp "$SANDBOX_RE"
 }
 
 @test "journald stopped with its socket file left behind: vlsink retries and loses nothing" {

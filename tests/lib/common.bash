@@ -25,8 +25,8 @@ else
 fi
 
 # What the summary's SANDBOX= says of a confined session (CONFINED_RE: the
-# installed build that container tests run), and of a session of the build
-# under test (SANDBOX_RE: sanitizer builds run unconfined, vlsink(1)).
+# plain build that ct_install installs), and of a session of the build under
+# test, $VLSINK (SANDBOX_RE: sanitizer builds run unconfined, vlsink(1)).
 CONFINED_RE='^seccomp(, landlock [1-9][0-9]*| \(no landlock in this kernel\))$'
 if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
 	SANDBOX_RE='^off \(sanitizer build\)$'
