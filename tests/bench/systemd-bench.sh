@@ -319,6 +319,8 @@ if [[ ${BENCH_BREAKDOWN:-0} == 1 ]]; then
 		done
 	done
 	base=""
+	printf '| %-44s | %7s | %7s | %-11s |\n' "option (alone, on the bare unit)" "ms/conn" "+ms" "in the unit"
+	printf '|%s|%s|%s|%s|\n' "----------------------------------------------" "---------" "---------" "-------------"
 	for i in "${!opts[@]}"; do
 		o=${opts[$i]}
 		# shellcheck disable=SC2086
