@@ -7,21 +7,12 @@
 load 'lib/common'
 
 setup_file() {
-	if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
-		make -s -C "$TOP" SANITIZE=address,undefined hooks >/dev/null 2>&1 || true
-	else
-		make -s -C "$TOP" hooks >/dev/null 2>&1 || true
-	fi
+	hooks_build
 }
 
 setup() {
 	common_setup
-	if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
-		HOOKS=$TOP/build/san-hooks/vlsink
-	else
-		HOOKS=$TOP/build/hooks/vlsink
-	fi
-	[[ -x $HOOKS ]] || fail "the test build is missing: $HOOKS (make hooks)"
+	hooks_bin
 }
 
 teardown() {

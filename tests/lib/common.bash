@@ -34,6 +34,26 @@ else
 	SANDBOX_RE=$CONFINED_RE
 fi
 
+# The test build with the worker's crash trigger (make hooks; VLSINK_CRASH_ON,
+# src/vlsink/worker.c), instrumented in the sanitizer pass: hooks_build from
+# setup_file, then hooks_bin from setup sets HOOKS (a missing build fails).
+hooks_build() {
+	if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
+		make -s -C "$TOP" SANITIZE=address,undefined hooks >/dev/null 2>&1 || true
+	else
+		make -s -C "$TOP" hooks >/dev/null 2>&1 || true
+	fi
+}
+
+hooks_bin() {
+	if [[ ${VLSINK_SANITIZED:-0} == 1 ]]; then
+		HOOKS=$TOP/build/san-hooks/vlsink
+	else
+		HOOKS=$TOP/build/hooks/vlsink
+	fi
+	[[ -x $HOOKS ]] || fail "the test build is missing: $HOOKS (make hooks)"
+}
+
 common_setup() {
 	[[ -x $VLSINK ]] || fail "vlsink binary not found or not executable: $VLSINK (run make, or set VLSINK)"
 	T=$BATS_TEST_TMPDIR
