@@ -35,7 +35,7 @@ LDLIBS   += $(SD_LIBS) -lm
 
 # Three programs, one folder each, on the core they share (src/README).
 CORE_SRCS    = $(wildcard src/core/*.c)
-VLSINK_SRCS  = $(wildcard src/vlsink/*.c)
+VLSINK_SRCS  = $(wildcard src/vlsink/*.c src/vlsink/*/*.c)
 COLLECT_SRCS = $(wildcard src/collect/*.c)
 EXPORT_SRCS  = $(wildcard src/export/*.c)
 obj = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(1))
@@ -71,7 +71,7 @@ REPLAY    = $(BUILD)/vlsink-replay
 
 all: $(BIN) $(COLLECT) $(EXPORT) $(REPLAY)
 
-$(BUILD)/obj/%.o: src/%.c src/*/*.h | $(BUILD)/.dir
+$(BUILD)/obj/%.o: src/%.c src/*/*.h src/*/*/*.h | $(BUILD)/.dir
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc $(SD_CFLAGS) -c -o $@ $<
 
@@ -255,7 +255,7 @@ deps-deb:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance --std=c11 \
 	    --suppress=missingIncludeSystem -D_GNU_SOURCE -DVERSION='"$(VERSION)"' -Isrc src/ examples/replay/
-	clang-tidy --quiet src/*/*.c examples/replay/*.c -- -std=c11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
+	clang-tidy --quiet src/*/*.c src/*/*/*.c examples/replay/*.c -- -std=c11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
 	    -Isrc $(SD_CFLAGS)
 
 # libFuzzer harnesses (clang, libclang-rt-14-dev); FUZZ_SECONDS per harness.

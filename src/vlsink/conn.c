@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "conn.h"
-#include "input.h"
+#include "vlsink/conn.h"
+#include "vlsink/input.h"
 
 const char *conn_vehicle(const struct conn *c)
 {

@@ -4,14 +4,14 @@
 #define VLSINK_CONN_H
 
 #include "core/linebuf.h"
-#include "devices.h"
-#include "filter.h"
-#include "merge.h"
-#include "options.h"
-#include "parse.h"
-#include "peer.h"
-#include "report.h"
-#include "sink.h"
+#include "vlsink/devices.h"
+#include "vlsink/fix/filter.h"
+#include "vlsink/fix/merge.h"
+#include "vlsink/options.h"
+#include "vlsink/parse/parse.h"
+#include "vlsink/peer.h"
+#include "vlsink/report.h"
+#include "vlsink/sink/sink.h"
 
 struct conn {
 	const struct config *opt;

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "core/scan.h"
-#include "devices.h"
+#include "vlsink/devices.h"
 
 static int cmp_id(const void *a, const void *b)
 {

@@ -17,7 +17,7 @@
 #include "core/proc.h"
 #include "core/scan.h"
 #include "core/stop.h"
-#include "input.h"
+#include "vlsink/input.h"
 
 int input_open(void)
 {

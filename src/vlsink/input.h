@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "peer.h"
-#include "proxy.h"
+#include "vlsink/peer.h"
+#include "vlsink/parse/proxy.h"
 
 /* fd 0, or fd 3 under LISTEN_FDS=1; exits 66 when what was passed is not
  * one connection. */

@@ -5,17 +5,17 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "conn.h"
+#include "vlsink/conn.h"
 #include "core/calendar.h"
 #include "core/clock.h"
 #include "core/exits.h"
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/stop.h"
-#include "input.h"
-#include "options.h"
-#include "sandbox.h"
-#include "supervise.h"
+#include "vlsink/input.h"
+#include "vlsink/options.h"
+#include "vlsink/sandbox.h"
+#include "vlsink/supervise.h"
 
 /* A process that cannot confine itself does not serve the connection. */
 static void confine(const struct sandbox *sb, struct sandbox_state *st)

@@ -9,7 +9,7 @@
 #include "core/calendar.h"
 #include "core/log.h"
 #include "core/scan.h"
-#include "options.h"
+#include "vlsink/options.h"
 
 /* In --format=raw a record is the line and its LF, and the FIFO sink writes
  * it in one atomic write. */

@@ -8,9 +8,9 @@
 
 #include "core/format.h"
 #include "core/record.h"
-#include "filter.h"
-#include "proxy.h"
-#include "sink.h"
+#include "vlsink/fix/filter.h"
+#include "vlsink/parse/proxy.h"
+#include "vlsink/sink/sink.h"
 
 #define MAX_LINE_DEFAULT 1024
 #define MAX_LINE_MIN 64

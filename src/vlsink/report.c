@@ -6,7 +6,7 @@
 
 #include "core/clock.h"
 #include "core/escape.h"
-#include "report.h"
+#include "vlsink/report.h"
 
 void report_init(struct report *rp, struct sink *sink, const struct peer *peer)
 {

@@ -8,9 +8,9 @@
 
 #include "core/limit.h"
 #include "core/record.h"
-#include "filter.h"
-#include "peer.h"
-#include "sink.h"
+#include "vlsink/fix/filter.h"
+#include "vlsink/peer.h"
+#include "vlsink/sink/sink.h"
 
 struct tally {
 	uint64_t lines, accepted, ignored, rejected, bytes;

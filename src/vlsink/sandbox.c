@@ -25,7 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "sandbox.h"
+#include "vlsink/sandbox.h"
 
 #if defined(__x86_64__) && !defined(__ILP32__)
 #define SB_ARCH AUDIT_ARCH_X86_64

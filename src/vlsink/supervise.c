@@ -23,9 +23,9 @@
 #include "core/exits.h"
 #include "core/log.h"
 #include "core/stop.h"
-#include "input.h"
-#include "sandbox.h"
-#include "supervise.h"
+#include "vlsink/input.h"
+#include "vlsink/sandbox.h"
+#include "vlsink/supervise.h"
 
 struct super {
 	struct conn *c;

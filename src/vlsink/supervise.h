@@ -9,7 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "conn.h"
+#include "vlsink/conn.h"
 
 /* Framed lines waiting for the worker: what a fast sender fills between two
  * of its wake-ups, many times over (one read is 64 KiB at most). */

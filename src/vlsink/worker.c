@@ -12,7 +12,7 @@
 #include "core/clock.h"
 #include "core/exits.h"
 #include "core/stop.h"
-#include "supervise.h"
+#include "vlsink/supervise.h"
 
 /* See conn.c: a held epoch closes this long after its last sentence. */
 #define MERGE_HOLD_MS 1000

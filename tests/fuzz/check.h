@@ -11,7 +11,7 @@
 
 #include "fuzz.h"
 #include "format.h"
-#include "parse.h"
+#include "vlsink/parse/parse.h"
 #include "record.h"
 #include "calendar.h"
 #include "scan.h"

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "devices.h"
+#include "vlsink/devices.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

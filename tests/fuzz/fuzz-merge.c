@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "check.h"
-#include "merge.h"
+#include "vlsink/fix/merge.h"
 
 #define LINE_MAX_FUZZ 1024
 

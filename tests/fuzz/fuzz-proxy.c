@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 
 #include "fuzz.h"
-#include "proxy.h"
+#include "vlsink/parse/proxy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

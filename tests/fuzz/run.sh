@@ -46,7 +46,7 @@ done
 
 # The parsers and the core they call; never main.c, the sinks or the collector.
 CORE_PURE=(src/core/scan.c src/core/calendar.c src/core/format.c src/core/record.c src/core/json.c)
-PARSE_SRCS=(src/vlsink/parse.c src/vlsink/nmea.c src/vlsink/tpv.c src/vlsink/csv.c "${CORE_PURE[@]}")
+PARSE_SRCS=(src/vlsink/parse/parse.c src/vlsink/parse/nmea.c src/vlsink/parse/tpv.c src/vlsink/parse/csv.c "${CORE_PURE[@]}")
 JSON_FLAGS=(-DHAVE_JSON_VALID)
 
 harnesses=(linebuf nmea tpv csv line json merge devices proxy)
@@ -62,9 +62,9 @@ srcs_for() {
 	case $1 in
 	linebuf) echo src/core/linebuf.c ;;
 	json) echo src/core/json.c src/core/scan.c src/core/calendar.c ;;
-	merge) echo "${PARSE_SRCS[@]}" src/vlsink/merge.c ;;
+	merge) echo "${PARSE_SRCS[@]}" src/vlsink/fix/merge.c ;;
 	devices) echo src/vlsink/devices.c src/core/scan.c src/core/calendar.c ;;
-	proxy) echo src/vlsink/proxy.c ;;
+	proxy) echo src/vlsink/parse/proxy.c ;;
 	*) echo "${PARSE_SRCS[@]}" ;;
 	esac
 }

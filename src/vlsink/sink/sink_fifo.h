@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "sink.h"
+#include "vlsink/sink/sink.h"
 
 int fifo_open(struct sink *s);
 int fifo_write(struct sink *s, const char *p, size_t n);

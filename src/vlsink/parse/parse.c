@@ -1,7 +1,7 @@
 /* Which parser a line goes to, decided by its first bytes. */
 #include <string.h>
 
-#include "parse.h"
+#include "vlsink/parse/parse.h"
 #include "core/scan.h"
 
 /* Traccar's T55 family may put the device id before the sentence:

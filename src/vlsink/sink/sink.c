@@ -14,9 +14,9 @@
 
 #include "core/log.h"
 #include "core/stop.h"
-#include "sink.h"
-#include "sink_fifo.h"
-#include "sink_journal.h"
+#include "vlsink/sink/sink.h"
+#include "vlsink/sink/sink_fifo.h"
+#include "vlsink/sink/sink_journal.h"
 
 #define STDOUT_BUF 65536
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "core/calendar.h"
-#include "merge.h"
+#include "vlsink/fix/merge.h"
 
 enum { K_RMC = 1, K_GGA = 2, K_GLL = 4, K_TPV = 8, K_GSA = 16 };
 enum { G_POS, G_TIME, G_SPEED, G_COURSE, G_ALT, G_MODE, G_QUALITY, G_SATS };

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "sink.h"
+#include "vlsink/sink/sink.h"
 
 int journal_wait(struct sink *s);
 int journal_record(struct sink *s, const struct record *r, const struct origin *o, const struct peer *peer,

@@ -9,7 +9,7 @@
 
 #include "core/format.h"
 #include "core/record.h"
-#include "peer.h"
+#include "vlsink/peer.h"
 
 enum sink_kind { SINK_STDOUT, SINK_FIFO, SINK_JOURNAL };
 

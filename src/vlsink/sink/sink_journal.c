@@ -23,9 +23,9 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/stop.h"
-#include "merge.h"
-#include "options.h"
-#include "sink_journal.h"
+#include "vlsink/fix/merge.h"
+#include "vlsink/options.h"
+#include "vlsink/sink/sink_journal.h"
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define RETRY_MS 200

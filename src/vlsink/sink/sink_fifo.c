@@ -12,7 +12,7 @@
 
 #include "core/log.h"
 #include "core/stop.h"
-#include "sink_fifo.h"
+#include "vlsink/sink/sink_fifo.h"
 
 #define RETRY_MS 200
 

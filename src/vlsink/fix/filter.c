@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "filter.h"
+#include "vlsink/fix/filter.h"
 
 /* Mean Earth radius (IUGG), metres. */
 #define EARTH_R 6371008.8

@@ -7,7 +7,7 @@
 
 #include "core/json.h"
 #include "core/scan.h"
-#include "parse.h"
+#include "vlsink/parse/parse.h"
 
 struct tpv {
 	int is_tpv;
