@@ -14,6 +14,7 @@ static const char *const reasons[R_COUNT] = {
 	[R_CONTROL_CHAR] = "control-char",
 	[R_UNKNOWN_DEVICE] = "unknown-device",
 	[R_WORKER_CRASH] = "worker-crash",
+	[R_BINARY] = "binary-frame",
 };
 
 const char *reason_name(enum reason r)
@@ -26,6 +27,7 @@ const char *format_name(enum source_format f)
 	static const char *const names[] = {
 		[SRC_NMEA_RMC] = "nmea-rmc", [SRC_NMEA_GGA] = "nmea-gga", [SRC_NMEA_GLL] = "nmea-gll",
 		[SRC_GPSD_TPV] = "gpsd-tpv", [SRC_CSV] = "csv",
+		[SRC_H02] = "h02", [SRC_GPS103] = "gps103", [SRC_GL200] = "gl200", [SRC_OSMAND] = "osmand",
 	};
 	return names[f];
 }

@@ -16,6 +16,10 @@ enum source_format {
 	SRC_NMEA_GLL,
 	SRC_GPSD_TPV,
 	SRC_CSV,
+	SRC_H02,
+	SRC_GPS103,
+	SRC_GL200,
+	SRC_OSMAND,
 };
 
 enum {
@@ -29,6 +33,10 @@ enum {
 	HAVE_HDOP = 1 << 7,    /* Horizontal dilution of precision (GGA, GSA). */
 	/* Not a field: the date was moved forward past GPS week rollovers. */
 	ROLLOVER_FIXED = 1 << 8,
+	HAVE_ACCURACY = 1 << 9, /* Horizontal accuracy in metres (OsmAnd). */
+	/* Not a field: a buffered or history report, sent late by the device
+	 * (Queclink +BUFF, H02 V4/NBR history, GPS103 stored reports). */
+	ARCHIVED = 1 << 10,
 };
 
 struct record {
@@ -38,6 +46,7 @@ struct record {
 	double course;   /* Degrees true. */
 	double alt;      /* Metres above mean sea level. */
 	double hdop;
+	double accuracy; /* Metres, HAVE_ACCURACY. */
 	unsigned mode;    /* 2 or 3. */
 	unsigned quality; /* GGA: 1 GPS, 2 DGPS, 4 RTK fixed, 5 RTK float, 6 dead reckoning... */
 	unsigned sats;
@@ -67,6 +76,7 @@ enum reason {
 	R_CONTROL_CHAR,
 	R_UNKNOWN_DEVICE, /* Names a vehicle not in --devices. */
 	R_WORKER_CRASH,   /* The worker died on it: quarantined (vlsink). */
+	R_BINARY,         /* A binary frame on a text protocol's connection. */
 	R_COUNT
 };
 

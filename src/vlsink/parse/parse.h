@@ -17,6 +17,7 @@ struct session {
 	int64_t not_before_ms;
 	int dated; /* not_before_ms is set. */
 	int keep_rollover; /* --rollover=keep: RMC dates as sent. */
+	int ack; /* --ack: Queclink reports are acknowledged (+SACK). */
 };
 
 struct parse_out {
