@@ -13,7 +13,7 @@
 # action the probe classes as forbidden; once vlsink sandboxes itself (its
 # --help offers --no-sandbox), also every action of the class sandbox: not
 # needed by vlsink, but allowed by the 2026-11-30 unit. The table goes to the
-# output; the same table for the README: tests/bench/confine-table.sh --run.
+# output; the same table for docs/reliability.md: tests/bench/confine-table.sh --run.
 #
 # CONFINE_NEW_DROPIN=FILE adds FILE as a drop-in to the new unit's run: a
 # drop-in that weakens the unit (SystemCallFilter= reset, say) must make

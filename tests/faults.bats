@@ -4,7 +4,7 @@
 # (tests/shim/faultinject.c, built here): write() and fdatasync() on one
 # descriptor fail with a chosen errno, or write short, on chosen calls.
 # Each test says in its name what the fault costs; together they are the
-# fault-cost table of the README.  Faults that need no shim (a reader that
+# fault-cost table of docs/reliability.md.  Faults that need no shim (a reader that
 # goes away, a real full disk, a journal that is absent or restarts) are in
 # sinks.bats, collect.bats, journal.bats and systemd.bats.
 #

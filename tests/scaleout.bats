@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2016
 #
-# Scale-out beyond one machine with existing tools (README "Scale-out"):
+# Scale-out beyond one machine with existing tools (docs/scale.md "Scale-out"):
 # every ingest host runs vlsink.socket and forwards its journal with
 # systemd-journal-upload to a central systemd-journal-remote; vlsink-export
 # --directory reads the central journal back.

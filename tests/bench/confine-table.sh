@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/bench/confine-table.sh - what a vlsink connection may do under the old
 # and the new vlsink@.service, side by side: the lines of the confinement
-# probe (tests/shim/probe.c) as a markdown table, for the README.
+# probe (tests/shim/probe.c) as a markdown table, for docs/reliability.md.
 #
 #   confine-table.sh [--check] [--forbid] [--sandbox] OLD NEW
 #       OLD, NEW: files of PROBE lines (one probed connection each). Prints

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2016,SC2034
 #
-# tests/lib/scaleout.bash - the scale-out setup of README "Scale-out" in one
+# tests/lib/scaleout.bash - the scale-out setup of docs/scale.md "Scale-out" in one
 # throwaway systemd container, on top of tests/lib/e2e.bash: vlsink.socket
 # and systemd-journal-upload on the ingest side, systemd-journal-remote on
 # the central side, both configured from examples/scale-out/ as the README
