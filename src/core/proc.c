@@ -23,7 +23,12 @@ void ensure_std_fds(void)
 
 enum listen listen_fds(int allow_parent)
 {
-	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	return listen_fds_named(allow_parent, NULL, 0);
+}
+
+enum listen listen_fds_named(int allow_parent, char *name, size_t cap)
+{
+	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID"), *names = getenv("LISTEN_FDNAMES");
 	unsigned n, p;
 
 	if (!fds)
@@ -36,6 +41,12 @@ enum listen listen_fds(int allow_parent)
 	}
 	if (scan_uint(fds, strlen(fds), 1024, &n) || n != 1)
 		return LISTEN_BAD;
+	/* One descriptor, one name: a list of several is not ours to pick from. */
+	if (name && cap) {
+		name[0] = '\0';
+		if (names && !strchr(names, ':') && strlen(names) < cap)
+			memcpy(name, names, strlen(names) + 1);
+	}
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDNAMES");

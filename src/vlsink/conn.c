@@ -2,7 +2,10 @@
  * -> framer -> parser -> sink, with the report counting on the side. */
 #include <string.h>
 
+#include <poll.h>
+
 #include "core/clock.h"
+#include "core/stop.h"
 #include "vlsink/conn.h"
 #include "vlsink/input.h"
 
@@ -97,12 +100,141 @@ static int check_identity(struct conn *c)
 	return -1;
 }
 
+static const enum lb_mode modes[PROTO_COUNT] = {
+	[PROTO_AUTO] = LBM_LINE,  [PROTO_NMEA] = LBM_LINE,    [PROTO_H02] = LBM_STAR,
+	[PROTO_GPS103] = LBM_SEMI, [PROTO_GL200] = LBM_DOLLAR, [PROTO_OSMAND] = LBM_HTTP,
+};
+
+int conn_detect(struct conn *c, int eof)
+{
+	size_t n;
+	const char *p;
+
+	if (c->proto == PROTO_AUTO) {
+		p = linebuf_peek(&c->lb, &n);
+		c->proto = protocol_detect(p, n, eof);
+		if (c->proto == PROTO_AUTO)
+			return 0;
+	}
+	if (!c->rp.protocol) {
+		linebuf_mode(&c->lb, modes[c->proto]);
+		c->rp.protocol = protocol_name(c->proto);
+	}
+	return 1;
+}
+
+/* A reply for the frame being handled; staged, written once the frame's
+ * records are delivered (sink/reply.c). */
+static void reply(struct conn *c, const char *p, size_t n, int close_after)
+{
+	if (close_after)
+		c->hangup = 1;
+	if (!n)
+		return;
+	c->rp.t.replies++;
+	if (c->replies)
+		reply_put(c->replies, c->rp.t.lines, p, n, close_after);
+}
+
+/* Framing errors of an HTTP request: the client gets a status, and the
+ * connection ends, since where the next request starts is unknown. */
+static void http_error(struct conn *c, enum lb_event ev)
+{
+	static const char too_long[] = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+	static const char no_length[] = "HTTP/1.1 411 Length Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+	static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+	if (ev == LB_TOO_LONG)
+		reply(c, too_long, sizeof(too_long) - 1, 1);
+	else if (ev == LB_NO_LENGTH)
+		reply(c, no_length, sizeof(no_length) - 1, 1);
+	else
+		reply(c, bad, sizeof(bad) - 1, 1);
+}
+
+typedef enum verdict (*frame_parser)(const struct session *, const char *, size_t, struct frame_out *);
+
+static const frame_parser parsers[PROTO_COUNT] = {
+	[PROTO_H02] = h02_parse,
+	[PROTO_GPS103] = gps103_parse,
+	[PROTO_GL200] = gl200_parse,
+	[PROTO_OSMAND] = osmand_parse,
+};
+
+/* A frame of the tracker protocols: its records go through the filters
+ * (no epochs to merge: each carries a whole fix), its reply is staged. */
+static void conn_frame(struct conn *c, enum lb_event ev, const struct lb_line *l)
+{
+	struct frame_out out;
+	struct tally *t = &c->rp.t;
+	enum reason why = R_SYNTAX;
+
+	switch (ev) {
+	case LB_LINE:
+		break;
+	case LB_TOO_LONG:
+		why = R_TOO_LONG;
+		/* fall through */
+	case LB_CONTROL:
+		why = ev == LB_CONTROL ? R_CONTROL_CHAR : why;
+		/* fall through */
+	case LB_NO_LENGTH:
+	case LB_BAD_LENGTH:
+		if (c->proto == PROTO_OSMAND)
+			http_error(c, ev);
+		/* fall through */
+	default:
+		report_reject(&c->rp, conn_vehicle(c), ev == LB_BINARY ? R_BINARY : why, l->p, l->n);
+		return;
+	}
+	memset(&out, 0, sizeof(out));
+	enum verdict v = parsers[c->proto](&c->session, l->p, l->n, &out);
+	if (out.reply_n > sizeof(out.reply))
+		out.reply_n = 0;
+	if (v != V_REJECT && out.id[0]) {
+		if (strcmp(c->ident, out.id) != 0)
+			c->identity_ok = 0;
+		memcpy(c->ident, out.id, sizeof(c->ident));
+		if (check_identity(c))
+			return;
+	}
+	switch (v) {
+	case V_RECORD:
+		if (out.nrec == 0 || out.nrec > FRAME_POINTS_MAX) {
+			report_reject(&c->rp, conn_vehicle(c), R_SYNTAX, l->p, l->n);
+			return;
+		}
+		if (check_identity(c))
+			return;
+		t->accepted++;
+		for (unsigned i = 0; i < out.nrec; i++)
+			deliver(c, &out.rec[i], l->p, l->n);
+		break;
+	case V_IDENT:
+	case V_IGNORED:
+	case V_QUALITY:
+		t->ignored++;
+		break;
+	case V_REJECT:
+		report_reject(&c->rp, conn_vehicle(c), out.why, l->p, l->n);
+		/* OsmAnd answers a rejected request (400) and closes. */
+		if (c->proto == PROTO_OSMAND)
+			reply(c, out.reply, out.reply_n, 1);
+		return;
+	}
+	reply(c, out.reply, out.reply_n, out.close_after_reply);
+}
+
 void conn_line(struct conn *c, enum lb_event ev, const struct lb_line *l)
 {
 	struct parse_out out;
 	struct tally *t = &c->rp.t;
 
 	t->lines++;
+	if (c->proto != PROTO_NMEA && c->proto != PROTO_AUTO) {
+		conn_frame(c, ev, l);
+		return;
+	}
 	if (ev == LB_TOO_LONG) {
 		if (parse_overlong(l->p, l->n) == V_IGNORED) {
 			t->ignored++;
@@ -169,6 +301,33 @@ static const char *const end_names[] = {
 	[IN_RESET] = "reset",	       [IN_ERROR] = "input-error",
 };
 
+/* Replies whose records are delivered go out.  When room is wanted (or
+ * the stream ends), waits for the peer to take them, at most until it has
+ * taken nothing for REPLY_STALL_MS: -1 then, the peer is not reading. */
+static int send_replies(struct conn *c, size_t want)
+{
+	struct reply_sink *r = c->replies;
+
+	if (!r)
+		return 0;
+	if (!c->failed && sink_flush(c->sink) < 0)
+		c->failed = 1;
+	if (c->failed)
+		return 0;
+	reply_release(r);
+	(void)reply_write(r);
+	while (reply_unsent(r) > 0 && (want == 0 || reply_room(r) < want)) {
+		int64_t now = monotonic_ms();
+		if (reply_stalled(r, now) || stop_requested())
+			return -1;
+		struct pollfd pfd = { r->fd, POLLOUT, 0 };
+		int64_t left = r->stall_since + REPLY_STALL_MS - now;
+		(void)stop_poll(&pfd, 1, left > 0 ? (int)left : 0);
+		(void)reply_write(r);
+	}
+	return 0;
+}
+
 int conn_serve(struct conn *c, int fd)
 {
 	struct lb_line l;
@@ -178,22 +337,32 @@ int conn_serve(struct conn *c, int fd)
 	int64_t deadline = idle ? monotonic_ms() + (int64_t)idle * 1000 : 0;
 
 	for (;;) {
-		/* Deliver what this batch produced before blocking for more. */
+		/* Deliver what this batch produced before blocking for more;
+		 * only then may its replies go out. */
 		if (!c->failed && sink_flush(c->sink) < 0)
 			c->failed = 1;
 		if (c->failed)
 			return -1;
+		if (c->replies) {
+			reply_release(c->replies);
+			(void)reply_write(c->replies);
+		}
+		if (c->hangup) {
+			t->end = send_replies(c, 0) < 0 ? "reply-blocked" : "reply-close";
+			break;
+		}
 		size_t room, n = 0;
 		char *space = linebuf_space(&c->lb, &room);
 		int64_t wake = c->merging && merge_pending(&c->merge) ? c->merge_wake : 0;
-		enum input_end e = input_read(fd, space, room, deadline, wake, &n);
+		int out = c->replies && reply_unsent(c->replies) ? c->replies->fd : -1;
+		enum input_end e = input_read(fd, space, room, deadline, wake, out, &n);
 		if (e == IN_WAKE) {
 			conn_close_epoch(c);
 			continue;
 		}
 		if (e != IN_DATA) {
 			t->end = end_names[e];
-			if (e == IN_EOF && (ev = linebuf_finish(&c->lb, &l)) != LB_NONE)
+			if (e == IN_EOF && conn_detect(c, 1) && (ev = linebuf_finish(&c->lb, &l)) != LB_NONE)
 				conn_line(c, ev, &l);
 			conn_close_epoch(c);
 			break;
@@ -202,10 +371,19 @@ int conn_serve(struct conn *c, int fd)
 		linebuf_commit(&c->lb, n);
 		c->session.now_ms = realtime_ms();
 		uint64_t before = t->lines;
-		while (!c->refused && (ev = linebuf_next(&c->lb, &l)) != LB_NONE)
+		int blocked = 0;
+		while (!c->refused && !c->hangup && conn_detect(c, 0)) {
+			/* A frame has at most one reply: room for it first. */
+			if (c->replies && reply_room(c->replies) < REPLY_MAX && send_replies(c, REPLY_MAX) < 0) {
+				blocked = 1;
+				break;
+			}
+			if ((ev = linebuf_next(&c->lb, &l)) == LB_NONE)
+				break;
 			conn_line(c, ev, &l);
-		if (c->refused) {
-			t->end = "unknown-device";
+		}
+		if (c->refused || blocked) {
+			t->end = blocked ? "reply-blocked" : "unknown-device";
 			conn_close_epoch(c);
 			break;
 		}
@@ -218,6 +396,8 @@ int conn_serve(struct conn *c, int fd)
 	}
 	if (!c->failed && sink_flush(c->sink) < 0)
 		c->failed = 1;
+	if (!c->failed && send_replies(c, 0) < 0 && !strcmp(t->end, "eof"))
+		t->end = "reply-blocked";
 	return c->failed ? -1 : 0;
 }
 
@@ -247,6 +427,7 @@ void conn_save(const struct conn *c, struct conn_state *s, char *raw)
 	s->identity_ok = c->identity_ok;
 	s->refused = c->refused;
 	s->failed = c->failed;
+	s->hangup = c->hangup;
 	s->undelivered = c->undelivered;
 	if (!c->merging)
 		return;
@@ -265,6 +446,7 @@ void conn_restore(struct conn *c, const struct conn_state *s, const char *raw)
 	c->identity_ok = s->identity_ok;
 	c->refused = s->refused;
 	c->failed = s->failed;
+	c->hangup = s->hangup;
 	c->undelivered = s->undelivered;
 	if (!c->merging)
 		return;

@@ -9,8 +9,10 @@
 #include "vlsink/fix/merge.h"
 #include "vlsink/options.h"
 #include "vlsink/parse/parse.h"
+#include "vlsink/parse/proto.h"
 #include "vlsink/peer.h"
 #include "vlsink/report.h"
+#include "vlsink/sink/reply.h"
 #include "vlsink/sink/sink.h"
 
 struct conn {
@@ -32,6 +34,9 @@ struct conn {
 	int identity_ok;               /* The connection's own vehicle was found in it. */
 	int refused;                   /* ... or was not: the connection ends. */
 	int gave_up;                   /* Supervised: the worker crashed past the restart limit. */
+	enum protocol proto;           /* PROTO_AUTO until the first bytes decide. */
+	struct reply_sink *replies;    /* Where replies are staged, or NULL: none are sent. */
+	int hangup;                    /* A reply asked to close the connection after it. */
 };
 
 /* Sets up framing, merging and filters; -1 when out of memory. */
@@ -41,6 +46,9 @@ void conn_free(struct conn *c);
  * the stream ended). */
 int conn_serve(struct conn *c, int fd);
 const char *conn_vehicle(const struct conn *c);
+/* Decides the protocol from what has been read when --protocol=auto (eof:
+ * no more will come) and sets the framing: 1 once it is known. */
+int conn_detect(struct conn *c, int eof);
 /* One framed line, parsed, merged, filtered and delivered. */
 void conn_line(struct conn *c, enum lb_event ev, const struct lb_line *l);
 /* The epoch being merged goes out (a pause, the end of input). */
@@ -58,7 +66,7 @@ struct conn_state {
 	struct filter filter;
 	struct merger merge;
 	char ident[VEHICLE_MAX + 1];
-	int identity_ok, refused, failed;
+	int identity_ok, refused, failed, hangup;
 	uint64_t undelivered;
 };
 

@@ -19,13 +19,14 @@
 #include "core/stop.h"
 #include "vlsink/input.h"
 
-int input_open(void)
+int input_open(char *name, size_t cap)
 {
 	const char *fds = getenv("LISTEN_FDS");
 	struct stat st;
 	int fd = STDIN_FILENO;
 
-	switch (listen_fds(0)) {
+	name[0] = '\0';
+	switch (listen_fds_named(0, name, cap)) {
 	case LISTEN_NONE:
 		break;
 	case LISTEN_ONE:
@@ -189,10 +190,12 @@ enum proxy_end input_proxy(int fd, int accept, int64_t deadline, struct proxy_he
 	}
 }
 
-enum input_end input_read(int fd, char *buf, size_t room, int64_t idle_deadline, int64_t wake, size_t *got)
+enum input_end input_read(int fd, char *buf, size_t room, int64_t idle_deadline, int64_t wake, int out_fd,
+			  size_t *got)
 {
 	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct pollfd pfd[2] = { { fd, POLLIN, 0 }, { out_fd, POLLOUT, 0 } };
+		nfds_t nfds = 1;
 		int64_t now = monotonic_ms();
 		int ms = -1;
 		if (stop_requested())
@@ -210,13 +213,19 @@ enum input_end input_read(int fd, char *buf, size_t room, int64_t idle_deadline,
 			if (ms < 0 || left < ms)
 				ms = (int)left;
 		}
-		int r = stop_poll(&pfd, 1, ms);
+		if (out_fd == fd)
+			pfd[0].events |= POLLOUT;
+		else if (out_fd >= 0)
+			nfds = 2;
+		int r = stop_poll(pfd, nfds, ms);
 		if (r < 0 && errno != EINTR) {
 			note("input: poll: %s", strerror(errno));
 			return IN_ERROR;
 		}
 		if (r <= 0)
 			continue;
+		if ((pfd[0].revents & POLLOUT) || (nfds == 2 && pfd[1].revents))
+			return IN_WAKE;
 		enum input_end e = input_take(fd, buf, room, got);
 		if (e != IN_AGAIN)
 			return e;

@@ -81,7 +81,9 @@ int main(int argc, char **argv)
 	config_parse(argc, argv, &opt);
 	stop_init();
 
-	int fd = input_open();
+	char fdname[32];
+	int fd = input_open(fdname, sizeof(fdname));
+	static struct reply_sink replies;
 
 	memset(&sink, 0, sizeof(sink));
 	sink.kind = opt.sink;
@@ -91,6 +93,16 @@ int main(int argc, char **argv)
 	c.opt = &opt;
 	c.sink = &sink;
 	c.session.checksum = opt.checksum;
+	c.session.ack = opt.ack;
+	/* A socket unit whose FileDescriptorName= names a protocol pins it
+	 * (systemd passes it to Accept=yes instances from version 257 on;
+	 * before, they all get "connection"). */
+	c.proto = opt.protocol;
+	if (c.proto == PROTO_AUTO) {
+		enum protocol named = protocol_from_name(fdname, strlen(fdname));
+		if (named != PROTO_COUNT)
+			c.proto = named;
+	}
 	c.session.now_ms = realtime_ms();
 	c.session.keep_rollover = opt.keep_rollover;
 	if (opt.have_date) {
@@ -145,6 +157,10 @@ int main(int argc, char **argv)
 		}
 		/* The client a balancer named is the peer from here on. */
 		c.vehicle = opt.vehicle ? opt.vehicle : (c.peer.addr[0] ? c.peer.addr : NULL);
+		/* Replies go back on the connection; on a pipe or a file, to
+		 * --reply-fd or nowhere. */
+		reply_init(&replies, input_is_socket(fd) ? fd : opt.reply_fd);
+		c.replies = &replies;
 		r = supervised ? supervise(&c, fd) : conn_serve(&c, fd);
 	}
 	if (r < 0) {

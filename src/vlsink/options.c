@@ -17,16 +17,24 @@ _Static_assert(MAX_LINE_LIMIT + 1 <= PIPE_BUF, "a raw record must fit one atomic
 
 static const char usage_text[] =
 	"Usage: vlsink [OPTION]...\n"
-	"Read vehicle positions (NMEA 0183 RMC/GGA/GLL, gpsd TPV JSON, CSV) from one\n"
-	"connection, one line at a time, and write a record for every position.\n"
+	"Read vehicle positions (NMEA 0183 RMC/GGA/GLL, gpsd TPV JSON, CSV, or the\n"
+	"H02, GPS103, Queclink and OsmAnd tracker protocols) from one connection, one\n"
+	"frame at a time, and write a record for every position.\n"
 	"\n"
 	"Input is standard input, or fd 3 when started with LISTEN_FDS=1 (systemd\n"
 	"Accept=yes, systemd-socket-activate --accept).\n"
 	"\n"
+	"  --protocol=NAME      auto, nmea, h02, gps103, gl200 or osmand (default auto:\n"
+	"                       from the connection's first bytes, or the socket's\n"
+	"                       FileDescriptorName= when it names a protocol)\n"
+	"  --ack                acknowledge Queclink reports (+SACK) once delivered\n"
+	"  --reply-fd=N         write the devices' replies to fd N when the input is\n"
+	"                       not a socket (default: on a socket, to it; else none)\n"
 	"  --sink=SINK          journal, stdout or fifo:PATH (default stdout)\n"
 	"  --format=FORMAT      json, csv or raw, for stdout and fifo (default json)\n"
 	"  --checksum=MODE      NMEA checksums: strict, lenient or off (default lenient)\n"
-	"  --max-line=BYTES     longest line accepted, 64-4000 (default 1024)\n"
+	"  --max-line=BYTES     longest line or frame (a whole HTTP request) accepted,\n"
+	"                       64-4000 (default 1024)\n"
 	"  --vehicle=ID         vehicle id when the stream does not name one\n"
 	"  --date=YYYY-MM-DD    date of GGA/GLL sentences before the first RMC\n"
 	"                       (default: today, UTC)\n"
@@ -100,7 +108,8 @@ void config_parse(int argc, char **argv, struct config *o)
 	enum {
 		O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE, O_MERGE, O_KEEP_ZERO,
 		O_KEEP_DUP, O_FUTURE, O_PAST, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP, O_ROLLOVER, O_DEVICES,
-		O_SUPERVISE, O_NO_SUPERVISE, O_RESTART_LIMIT, O_SANDBOX, O_NO_SANDBOX, O_PROXY
+		O_SUPERVISE, O_NO_SUPERVISE, O_RESTART_LIMIT, O_SANDBOX, O_NO_SANDBOX, O_PROXY, O_PROTOCOL,
+		O_ACK, O_REPLY_FD
 	};
 	static const struct option longopts[] = {
 		{ "sink", required_argument, NULL, O_SINK },
@@ -127,6 +136,9 @@ void config_parse(int argc, char **argv, struct config *o)
 		{ "sandbox", no_argument, NULL, O_SANDBOX },
 		{ "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
 		{ "proxy-protocol", required_argument, NULL, O_PROXY },
+		{ "protocol", required_argument, NULL, O_PROTOCOL },
+		{ "ack", no_argument, NULL, O_ACK },
+		{ "reply-fd", required_argument, NULL, O_REPLY_FD },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -147,6 +159,8 @@ void config_parse(int argc, char **argv, struct config *o)
 	o->sandbox = 1;
 	o->restart_max = RESTART_MAX;
 	o->restart_period = RESTART_PERIOD;
+	o->protocol = PROTO_AUTO;
+	o->reply_fd = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -277,6 +291,18 @@ void config_parse(int argc, char **argv, struct config *o)
 				o->proxy = PROXY_ANY;
 			else
 				usage_error("--proxy-protocol=%s: expected v1, v2 or any", optarg);
+			break;
+		case O_PROTOCOL:
+			o->protocol = protocol_from_name(optarg, strlen(optarg));
+			if (o->protocol == PROTO_COUNT)
+				usage_error("--protocol=%s: expected auto, nmea, h02, gps103, gl200 or osmand", optarg);
+			break;
+		case O_ACK:
+			o->ack = 1;
+			break;
+		case O_REPLY_FD:
+			/* 0-2 are the input and the diagnostics' own. */
+			o->reply_fd = number_arg("reply-fd", optarg, 3, 1023);
 			break;
 		case O_IDLE:
 			o->idle_timeout = number_arg("idle-timeout", optarg, 1, IDLE_LIMIT);

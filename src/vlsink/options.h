@@ -9,6 +9,7 @@
 #include "core/format.h"
 #include "core/record.h"
 #include "vlsink/fix/filter.h"
+#include "vlsink/parse/proto.h"
 #include "vlsink/parse/proxy.h"
 #include "vlsink/sink/sink.h"
 
@@ -46,6 +47,9 @@ struct config {
 	int restart_max, restart_period; /* --restart-limit=N/SECS. */
 	int sandbox;         /* 0: --no-sandbox. */
 	int proxy;           /* --proxy-protocol: enum proxy_accept bits, 0 when off. */
+	enum protocol protocol; /* --protocol; PROTO_AUTO by default. */
+	int ack;             /* --ack: Queclink reports acknowledged. */
+	int reply_fd;        /* --reply-fd=N, or -1. */
 };
 
 void config_parse(int argc, char **argv, struct config *o);

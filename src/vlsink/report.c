@@ -23,6 +23,8 @@ static const char *who(const struct peer *peer)
 
 static void field(struct event *ev, const char *name, uint64_t v)
 {
+	if (ev->nfields == EVENT_FIELDS)
+		return;
 	ev->field[ev->nfields].name = name;
 	snprintf(ev->field[ev->nfields].value, sizeof(ev->field[0].value), "%" PRIu64, v);
 	ev->nfields++;
@@ -30,6 +32,8 @@ static void field(struct event *ev, const char *name, uint64_t v)
 
 static void text_field(struct event *ev, const char *name, const char *v)
 {
+	if (ev->nfields == EVENT_FIELDS)
+		return;
 	ev->field[ev->nfields].name = name;
 	snprintf(ev->field[ev->nfields].value, sizeof(ev->field[0].value), "%s", v);
 	ev->nfields++;
@@ -64,8 +68,9 @@ void report_reject(struct report *rp, const char *vehicle, enum reason why, cons
 	escape_sample(sample, sizeof(sample), line, len, 0);
 	if (skipped)
 		snprintf(more, sizeof(more), " (%" PRIu64 " earlier rejects not logged)", skipped);
-	snprintf(msg, sizeof(msg), "line %" PRIu64 " rejected (%s): \"%s\"%s", rp->t.lines, reason_name(why),
-		 sample, more);
+	/* A binary frame is not parsed at all: say where reading goes on. */
+	snprintf(msg, sizeof(msg), "line %" PRIu64 " rejected (%s): \"%s\"%s%s", rp->t.lines, reason_name(why),
+		 sample, why == R_BINARY ? ", skipped to the next text frame" : "", more);
 	warn(rp, vehicle, why, msg, sample);
 }
 
@@ -106,7 +111,7 @@ void report_proxy(struct report *rp, const char *why, const char *got, size_t n)
 void report_summary(struct report *rp, const char *vehicle)
 {
 	const struct tally *t = &rp->t;
-	char reasons[256] = "", *p = reasons, undelivered[112] = "", msg[700], text[800];
+	char reasons[256] = "", *p = reasons, undelivered[160] = "", msg[700], text[800];
 	size_t left = sizeof(reasons);
 	const char *suppressed = rp->limit.suppressed ? ", some rejects not logged" : "";
 	struct event ev = { 0 };
@@ -140,6 +145,14 @@ void report_summary(struct report *rp, const char *vehicle)
 	if (nfiltered)
 		snprintf(filtered, sizeof(filtered), ", %" PRIu64 " filtered (%s)", nfiltered, by);
 	/* Said only when it happened, so the usual summary reads as before. */
+	if (rp->protocol && strcmp(rp->protocol, "nmea") != 0) {
+		size_t k = strlen(undelivered);
+		snprintf(undelivered + k, sizeof(undelivered) - k, ", protocol %s", rp->protocol);
+	}
+	if (t->replies) {
+		size_t k = strlen(undelivered);
+		snprintf(undelivered + k, sizeof(undelivered) - k, ", %" PRIu64 " replies", t->replies);
+	}
 	if (t->crashes || t->restarts) {
 		size_t k = strlen(undelivered);
 		snprintf(undelivered + k, sizeof(undelivered) - k, ", %" PRIu64 " worker crash(es), %" PRIu64 " restart(s)",
@@ -172,6 +185,10 @@ void report_summary(struct report *rp, const char *vehicle)
 	field(&ev, "MERGE_CONFLICTS", t->conflicts);
 	field(&ev, "WORKER_CRASHES", t->crashes);
 	field(&ev, "WORKER_RESTARTS", t->restarts);
+	if (rp->protocol)
+		text_field(&ev, "PROTOCOL", rp->protocol);
+	if (t->replies)
+		field(&ev, "REPLIES", t->replies);
 	if (nfiltered)
 		text_field(&ev, "FILTERED_BY", by);
 	if (rp->sandbox)

@@ -20,8 +20,10 @@ struct tally {
 	uint64_t undelivered; /* Accepted, but lost to a failed sink. */
 	uint64_t by_reason[R_COUNT];
 	uint64_t crashes, restarts; /* Of the worker (supervised connections). */
+	uint64_t replies;     /* Replies staged for the device. */
 	const char *end; /* eof, reset, idle-timeout, signal, input-error, sink-error,
-			  * unknown-device, restart-limit, proxy-header */
+			  * unknown-device, restart-limit, proxy-header, reply-close,
+			  * reply-blocked */
 };
 
 struct report {
@@ -30,6 +32,7 @@ struct report {
 	struct sink *sink;
 	const struct peer *peer;
 	const char *sandbox; /* How the process is confined (SANDBOX=), or NULL. */
+	const char *protocol; /* The connection's protocol (PROTOCOL=), or NULL before any byte. */
 	int local; /* A LOCAL/UNKNOWN PROXY header came: empty, it was a health check. */
 };
 

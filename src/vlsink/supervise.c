@@ -54,7 +54,9 @@ static int ring_fits(const struct super *s)
 static void ring_push(struct super *s, enum lb_event ev, const struct lb_line *l)
 {
 	size_t at = s->head % RING_SIZE, need = RING_HDR + ((l->n + 7) & ~(size_t)7);
-	uint32_t len = (uint32_t)l->n, e = (uint32_t)ev;
+	/* The protocol rides with each frame: the worker was forked before
+	 * the first bytes decided it. */
+	uint32_t len = (uint32_t)l->n, e = (uint32_t)ev | (uint32_t)s->c->proto << RING_PROTO_SHIFT;
 
 	if (RING_SIZE - at < need) {
 		uint32_t pad = RING_PAD;
@@ -110,6 +112,7 @@ static int spawn(struct super *s, int fd)
 			close(s->pidfd);
 		if (fd != s->c->sink->fd)
 			close(fd);
+		s->c->replies = NULL;
 		if (mprotect(s->ring, RING_SIZE, PROT_READ) < 0 || (s->c->opt->sandbox && sandbox_narrow() < 0))
 			_exit(EXIT_SOFTWARE);
 		worker_run(&s->w);
@@ -350,12 +353,12 @@ int supervise(struct conn *c, int fd)
 				backlog = 1;
 				break;
 			}
-			if ((ev = linebuf_next(&c->lb, &l)) == LB_NONE)
+			if (!conn_detect(c, 0) || (ev = linebuf_next(&c->lb, &l)) == LB_NONE)
 				break;
 			ring_push(&s, ev, &l);
 		}
 		if (!backlog && ending == IN_EOF && !closed && f == W_RUNNING) {
-			if ((ev = linebuf_finish(&c->lb, &l)) != LB_NONE)
+			if (conn_detect(c, 1) && (ev = linebuf_finish(&c->lb, &l)) != LB_NONE)
 				ring_push(&s, ev, &l);
 		}
 		publish(&s);

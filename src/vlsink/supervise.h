@@ -18,6 +18,8 @@
  * RING_PAD says the rest of the ring is unused and the next entry is at 0. */
 #define RING_HDR 8
 #define RING_PAD UINT32_MAX
+/* The entry's second word: the lb_event, and the protocol above it. */
+#define RING_PROTO_SHIFT 8
 /* Lines that crashed a worker and lie after the last checkpoint: more
  * than the restart limit can ever let pile up. */
 #define QUARANTINE_MAX (RESTART_MAX_LIMIT + 1)

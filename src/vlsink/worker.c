@@ -179,7 +179,8 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 #ifdef VLSINK_TEST_HOOKS
 				test_hook(l.p, l.n);
 #endif
-				conn_line(c, (enum lb_event)ev, &l);
+				c->proto = (enum protocol)(ev >> RING_PROTO_SHIFT);
+				conn_line(c, (enum lb_event)(ev & ((1u << RING_PROTO_SHIFT) - 1)), &l);
 			}
 			atomic_store_explicit(&sh->done, seq, memory_order_release);
 			pos += RING_HDR + ((len + 7) & ~(uint64_t)7);

@@ -9,7 +9,7 @@
 #                    through its harness (named by the file's prefix); no fuzzing
 #   --jobs N         run N harnesses at a time (default 1)
 #   --keep-corpus    start from the work corpus of the last run, not afresh
-#   --only LIST      comma-separated harnesses (linebuf,nmea,tpv,csv,line,json,merge,devices,proxy)
+#   --only LIST      comma-separated harnesses (linebuf,framer,nmea,tpv,csv,line,json,merge,devices,proxy)
 #
 # Prints, per harness: executions, exec/s, coverage (cov: edges, ft:
 # features) and crashes.  Exits 1 if a harness crashed or a replay failed,
@@ -49,7 +49,7 @@ CORE_PURE=(src/core/scan.c src/core/calendar.c src/core/format.c src/core/record
 PARSE_SRCS=(src/vlsink/parse/parse.c src/vlsink/parse/nmea.c src/vlsink/parse/tpv.c src/vlsink/parse/csv.c "${CORE_PURE[@]}")
 JSON_FLAGS=(-DHAVE_JSON_VALID)
 
-harnesses=(linebuf nmea tpv csv line json merge devices proxy)
+harnesses=(linebuf framer nmea tpv csv line json merge devices proxy)
 if [[ -n $only ]]; then
 	IFS=, read -ra want <<<"$only"
 	for h in "${want[@]}"; do
@@ -60,7 +60,7 @@ fi
 
 srcs_for() {
 	case $1 in
-	linebuf) echo src/core/linebuf.c ;;
+	linebuf | framer) echo src/core/linebuf.c src/core/scan.c src/core/calendar.c ;;
 	json) echo src/core/json.c src/core/scan.c src/core/calendar.c ;;
 	merge) echo "${PARSE_SRCS[@]}" src/vlsink/fix/merge.c ;;
 	devices) echo src/vlsink/devices.c src/core/scan.c src/core/calendar.c ;;
@@ -75,6 +75,7 @@ dict_for() {
 	tpv | json) echo "$FUZZ/dict/json.dict" ;;
 	csv) echo "$FUZZ/dict/csv.dict" ;;
 	line | linebuf | merge) echo "$OUT/all.dict" ;;
+	framer) echo "$FUZZ/dict/framer.dict" ;;
 	devices) echo "$FUZZ/dict/devices.dict" ;;
 	proxy) echo "$FUZZ/dict/proxy.dict" ;;
 	esac
@@ -135,7 +136,13 @@ fi
 # framer each of those behind a 9-byte header of line cap and read sizes.
 seeds=$OUT/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/line" "$seeds/stream" "$seeds/linebuf" "$seeds/devices" "$seeds/proxy"
+mkdir -p "$seeds/line" "$seeds/stream" "$seeds/linebuf" "$seeds/devices" "$seeds/proxy" "$seeds/framer"
+# The protocol framings: a stream of each behind a header naming it (the
+# first byte's remainder by 4: H02, GPS103, Queclink, HTTP).
+printf '\x00\x05\x10\x7f\x01\x02\x03\x80\x04*HQ,1,V1#\r\n$\x01\x02*HQ,2,#x*HQ,3' >"$seeds/framer/h02"
+printf '\x01\x05\x10\x7f\x01\x02\x03\x80\x04##,imei:1,A;1;\r\nimei:1,tracker;;x' >"$seeds/framer/gps103"
+printf '\x02\x05\x10\x7f\x01\x02\x03\x80\x04+RESP:GTFRI,1$+RSP\x01\x02+ACK:GTHBD,1$\r\n+BUFF:x' >"$seeds/framer/gl200"
+printf '\x03\x05\x10\x7f\x01\x02\x03\x80\x04GET /?id=1 HTTP/1.1\r\nHost: a\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc\r\nPOST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n' >"$seeds/framer/http"
 printf '# fleet\nbus-1\n  bus-2\r\naddr:192.0.2.0/24\naddr:2001:db8::/32\naddr:10.1.2.3\n' >"$seeds/devices/fleet"
 # PROXY headers: the header lines of tests/cases/proxy.headers (commands,
 # comments and expectations skipped), decoded, each with a line after it.
@@ -202,6 +209,7 @@ echo "seeds: $(find "$seeds/line" -type f | wc -l) lines, $(find "$seeds/stream"
 seed_dirs_for() {
 	case $1 in
 	linebuf) echo "$seeds/linebuf" ;;
+	framer) echo "$seeds/linebuf $seeds/framer" ;;
 	line | merge) echo "$seeds/line $seeds/stream" ;;
 	devices) echo "$seeds/devices" ;;
 	proxy) echo "$seeds/proxy" ;;

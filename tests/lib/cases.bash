@@ -1,7 +1,7 @@
 # Table-driven parser cases, in the shape of jq's tests/jq.test.
 #
 # A case file (tests/cases/*.cases) holds cases separated by blank lines.
-# Lines starting with '#' are comments (no input starts with '#'); the
+# Lines starting with '#' are comments (an input that does is written $'...'); the
 # comment lines just above a case name it in failure reports.  A case is:
 #
 #   [NAME=VALUE ...] vlsink [OPTION ...]    the command line, minus the
@@ -17,6 +17,17 @@
 #   INPUT                                   of it, in stream order
 #   EXPECTED
 #   ...
+#
+# For the tracker protocols (vlsink --protocol=h02, gps103, gl200, osmand)
+# an input is one frame with its terminator ('#', ';', '$'); the LF that
+# joins inputs lies between frames, where it is skipped.  An OsmAnd input is
+# a whole HTTP request written as $'...' with its CRLFs; an input that
+# starts with '#' (GPS103's "##,imei:...") is written $'##,...' so that it
+# is not read as a comment.  A rejected OsmAnd request
+# ends the connection (400 and close), so it must be a case's last input.
+# A frame that makes several records (a Queclink report of several points)
+# is expected as its first record, then one line "+ RECORD" per further
+# record, in order; "+ " lines count no input and no accepted line.
 #
 # EXPECTED is the exact JSON record, "reject REASON", "ignored" (valid
 # lines without a position, identification sentences and headers), or
@@ -72,7 +83,7 @@ case_check() {
 	done
 	((seen)) || problems+="  malformed command line: no 'vlsink'"$'\n'
 	[[ " ${opts[*]} " == *" --merge="* ]] || opts+=(--merge=none --keep-zero)
-	if (($# == 0 || $# % 2)); then
+	if (($# == 0)); then
 		problems+="  malformed case: inputs and expectations must come in pairs"$'\n'
 	fi
 
@@ -107,6 +118,11 @@ case_check() {
 			;;
 		esac
 		shift 2
+		while (($# >= 1)) && [[ $1 == '+ {'* ]]; do
+			want_out+="${1#+ }"$'\n'
+			expects[-1]+=$'\n'"      then: ${1#+ }"
+			shift
+		done
 	done
 	if (($# == 1)); then
 		inputs+=("$1")
@@ -130,8 +146,8 @@ case_check() {
 		while IFS= read -r line; do
 			if [[ $line =~ line\ ([0-9]+)\ rejected\ \(([a-z-]+)\) ]]; then
 				got_rej+="line ${BASH_REMATCH[1]} rejected (${BASH_REMATCH[2]})"$'\n'
-			elif [[ $line =~ :\ eof:\ ([0-9]+)\ accepted,\ ([0-9]+)\ ignored,\ ([0-9]+)\ rejected ]]; then
-				summary="${BASH_REMATCH[1]} accepted, ${BASH_REMATCH[2]} ignored, ${BASH_REMATCH[3]} rejected"
+			elif [[ $line =~ :\ (eof|reply-close):\ ([0-9]+)\ accepted,\ ([0-9]+)\ ignored,\ ([0-9]+)\ rejected ]]; then
+				summary="${BASH_REMATCH[2]} accepted, ${BASH_REMATCH[3]} ignored, ${BASH_REMATCH[4]} rejected"
 				if [[ $line =~ \ filtered\ \(([^\)]*)\) ]]; then
 					local item
 					IFS=, read -ra items <<<"${BASH_REMATCH[1]}"

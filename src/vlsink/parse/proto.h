@@ -54,5 +54,11 @@ enum verdict gl200_parse(const struct session *s, const char *p, size_t n, struc
 enum verdict osmand_parse(const struct session *s, const char *p, size_t n, struct frame_out *out);
 
 const char *protocol_name(enum protocol p);
+/* The protocol named s[0, n), or PROTO_COUNT. */
+enum protocol protocol_from_name(const char *s, size_t n);
+/* The protocol of a connection whose first bytes are p[0, n): PROTO_AUTO
+ * while more bytes could still change the answer and eof is 0; anything
+ * not recognised is PROTO_NMEA. */
+enum protocol protocol_detect(const char *p, size_t n, int eof);
 
 #endif

@@ -26,7 +26,7 @@ struct sink {
 };
 
 /* Extra journal fields an event may carry. */
-#define EVENT_FIELDS 14
+#define EVENT_FIELDS 18
 
 /* A diagnostic about the connection: a journal entry for the journal sink,
  * a line on stderr for the others. */

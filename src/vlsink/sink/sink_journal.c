@@ -77,7 +77,7 @@ static int journal_send(struct sink *s, const struct iovec *iov, int n)
 }
 
 #define FIELD_MAX 160
-#define ENTRY_SLOTS 22
+#define ENTRY_SLOTS 25
 /* Fields every entry carries: MESSAGE, PRIORITY, and the origin's
  * SYSLOG_IDENTIFIER, VEHICLE_ID, REMOTE_ADDR, REMOTE_PORT. */
 #define COMMON_FIELDS 6
