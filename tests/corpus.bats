@@ -132,3 +132,41 @@ setup() {
 	printf '%s' "$report"
 	[[ -z $bad ]] || fail "$bad"
 }
+
+# Per fix time, gpsd's mode and HDOP: the mode of its last TPV of that time,
+# the HDOP of the last SKY reported before it (gpsd reports a cycle's SKY
+# before, or between, the TPVs of its fix).  Prints one line per merged
+# record that gpsd reported with a fix: its time, then "ok" or both values.
+MODE_HDOP='
+reduce (inputs | fromjson? | select(type == "object")) as $o ({sky: null, by: {}};
+	if $o.class == "SKY" and $o.hdop != null then .sky = $o.hdop
+	elif $o.class == "TPV" and $o.time != null then .by[$o.time[11:23]] = {mode: $o.mode, hdop: .sky}
+	else . end)
+| .by as $g
+| $r[] | select(.time != null) | .time[11:23] as $k | select($g[$k].mode >= 2)
+| if .mode == $g[$k].mode and .hdop == $g[$k].hdop then "\($k) ok"
+  else "\($k) vlsink \(.mode)/\(.hdop), gpsd \($g[$k].mode)/\($g[$k].hdop)" end
+'
+
+# Multi-GNSS receivers send one GSA per satellite system (GN talker), two or
+# more in one cycle (furuno_gl_ga after the GGA, bu353-glonass and beidou-gb
+# between GGA and RMC).  Every GSA of a cycle belongs to that cycle's fix.
+@test "corpus, merged, multi-GNSS: every fix has the mode and HDOP gpsd gave it" {
+	local log base most lines bad="" report="" found=0
+	for log in "$CORPUS"/*.log; do
+		base=$BATS_FILE_TMPDIR/${log##*/}
+		[[ -e $log.chk ]] || continue
+		# The most GN GSAs with a fix between two RMCs.
+		most=$(awk '/^\$..RMC,/ { if (n > m) m = n; n = 0 } /^\$GNGSA,[AM],[23],/ { n++ }
+			END { if (n > m) m = n; print m + 0 }' "$base.in")
+		((most >= 2)) || continue
+		found=$((found + 1))
+		lines=$(jq -nrR --slurpfile r "$base.merged" "$MODE_HDOP" "$log.chk")
+		report+="${log##*/}: up to $most GSAs a fix, $(grep -c ' ok$' <<<"$lines") of $(grep -c . <<<"$lines") fixes agree"$'\n'
+		[[ -n $lines ]] || bad+="${log##*/}: no fix to compare"$'\n'
+		bad+=$(grep -v ' ok$' <<<"$lines" | sed "s|^|${log##*/}: |")
+	done
+	printf '%s' "$report"
+	((found > 0)) || fail "no capture with two GSAs in one cycle"
+	[[ -z $bad ]] || fail "$bad"
+}

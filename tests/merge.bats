@@ -96,3 +96,22 @@ in_ppoll() { read -r nr _ <"/proc/$1/syscall" && [[ $nr == 271 || $nr == 73 ]]; 
 	"$VLSINK" --format=raw <"$T/two" >"$OUT" 2>"$ERR"
 	assert_equal "$(cat "$OUT")" "$RMC"$'\n'"$GGA"
 }
+
+@test "multi-GNSS: a fix short of one of its cycle's GSAs is held no longer than any other" {
+	start_vlsink --date=2022-07-31
+	local s
+	for s in 1 2 3; do
+		printf '%s\r\n%s\r\n%s\r\n' \
+			"$(nmea "GNRMC,12000$s,A,5957.00$s,N,01100.60$s,E,1.0,90.0,310722,,,A")" \
+			"$(nmea "GNGGA,12000$s,5957.00$s,N,01100.60$s,E,1,09,1.$s,168.9,M,39.5,M,,")" \
+			"$(nmea 'GNGSA,A,3,01,02,03,04,05,,,,,,,,2.0,1.2,1.5,1')" >&5
+		# The GLONASS GSA is missing from the third cycle.
+		((s == 3)) || printf '%s\r\n' "$(nmea 'GNGSA,A,3,65,66,67,68,,,,,,,,,2.0,1.3,1.5,2')" >&5
+	done
+	# The cycle learnt holds two GSAs: the third fix waits for the hold,
+	# not for the next cycle nor the end of the stream.
+	wait_until 10 lines_at_least "$OUT" 3
+	alive "$vpid"
+	run jq -r '"\(.time) \(.hdop)"' "$OUT"
+	assert_output $'2022-07-31T12:00:01.000Z 1.1\n2022-07-31T12:00:02.000Z 1.2\n2022-07-31T12:00:03.000Z 1.3'
+}

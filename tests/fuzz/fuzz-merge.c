@@ -4,7 +4,9 @@
  * after every line, and the held fix closed at the end.  Checks that no
  * record is made from nothing or lost (records <= positions, at least one
  * when there was one), that each is in range and formats within RECORD_MAX,
- * and that its raw lines fit the merger's bound. */
+ * that its raw lines fit the merger's bound, that a GSA after a fix that
+ * went out whole never starts the next one, and that the cycle learnt holds
+ * at most MERGE_GSAS GSAs. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,8 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				positions++;
 				merge_add(&m, &out.rec, 0, p, n);
 			} else if (v == V_QUALITY) {
+				int tail = m.after_complete;
 				merge_add(&m, &out.rec, 1, p, n);
+				CHECK(!tail || !merge_pending(&m));
 			}
+			CHECK(m.cycle_gsas <= MERGE_GSAS);
 			records += take(&m);
 			CHECK(records <= positions);
 		}

@@ -1,8 +1,11 @@
-/* One record per fix.  Sentences belong to the same epoch when they carry
- * the same time of day; GSA, which carries none, joins the epoch being
- * filled (or the next one).  An epoch goes out when a sentence of another
- * time arrives, when it holds every sentence the last epoch held (the cycle
- * is learnt from the stream, as gpsd does), or when the caller closes it.
+/* One record per fix.  A cycle is the sentences a receiver sends for one
+ * fix: those with the same time of day, and the GSAs (which carry none)
+ * after them, one per satellite system on a multi-GNSS receiver.  A GSA
+ * with no fix before it to join (the stream's first lines, or after the
+ * caller closed one) joins the next.  An epoch goes out when a sentence of
+ * another time arrives, when it holds every kind of sentence and as many
+ * GSAs as the last whole cycle held (the cycle is learnt from the stream,
+ * as gpsd does), or when the caller closes it.
  *
  * Who wins when sentences of one epoch disagree: gpsd's TPV (its own fused
  * solution, in degrees), then GGA (it carries the quality the position was
@@ -136,6 +139,8 @@ static void fold(struct epoch *e, const struct record *r, unsigned kind)
 	/* Multi-GNSS receivers send one GSA per system: their counts add up,
 	 * but GGA's own count, when there is one, is the receiver's total. */
 	if (kind == K_GSA) {
+		if (e->gsas < MERGE_GSAS)
+			e->gsas++;
 		e->gsa_sats += r->sats;
 		if (e->rank[G_SATS] <= rank_of(K_GSA)) {
 			e->rank[G_SATS] = rank_of(K_GSA);
@@ -192,15 +197,17 @@ static void close_current(struct merger *m)
 }
 
 /* An epoch ended by the next one shows what a cycle holds.  One that lacks
- * a sentence the cycle had (a GGA lost on the way) does not shrink it at
- * once, or the next full epoch would go out before its last sentence: only
- * CYCLE_MISSES such epochs in a row mean the receiver has changed. */
+ * a sentence the cycle had (a GGA lost on the way, a system's GSA) does not
+ * shrink it at once, or the next full epoch would go out before its last
+ * sentence: only CYCLE_MISSES such epochs in a row mean the receiver has
+ * changed. */
 #define CYCLE_MISSES 3
 
-static void learn(struct merger *m, unsigned kinds)
+static void learn(struct merger *m, const struct epoch *e)
 {
-	if ((kinds & m->cycle) == m->cycle || ++m->misses >= CYCLE_MISSES) {
-		m->cycle = kinds;
+	if (((e->kinds & m->cycle) == m->cycle && e->gsas >= m->cycle_gsas) || ++m->misses >= CYCLE_MISSES) {
+		m->cycle = e->kinds;
+		m->cycle_gsas = e->gsas;
 		m->misses = 0;
 	}
 }
@@ -211,13 +218,26 @@ void merge_add(struct merger *m, const struct record *r, int quality_only, const
 	int64_t tod = -1;
 	struct epoch *e = &m->ep[m->cur];
 
-	if (!quality_only && (r->have & HAVE_TIME))
-		tod = ((r->time_ms % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
+	/* A GSA after a complete epoch went out is that cycle's, which holds
+	 * more GSAs than it did: too late for its fix, and no part of the
+	 * next.  The next cycle waits for it. */
+	if (quality_only && m->after_complete) {
+		if (m->out_gsas < MERGE_GSAS)
+			m->out_gsas++;
+		m->cycle |= K_GSA;
+		m->cycle_gsas = m->out_gsas;
+		return;
+	}
+	if (!quality_only) {
+		m->after_complete = 0;
+		if (r->have & HAVE_TIME)
+			tod = ((r->time_ms % MS_PER_DAY) + MS_PER_DAY) % MS_PER_DAY;
+	}
 	/* A position of another time starts a new epoch.  One without a time
 	 * (gpsd's first reports of a fix, before it knows the date) joins the
 	 * fix being gathered, like a GSA. */
 	if (!quality_only && e->open && tod >= 0 && e->tod >= 0 && tod != e->tod) {
-		learn(m, e->kinds);
+		learn(m, e);
 		close_current(m);
 		e = &m->ep[m->cur];
 	}
@@ -228,18 +248,26 @@ void merge_add(struct merger *m, const struct record *r, int quality_only, const
 	fold(e, r, kind);
 	if (!quality_only)
 		keep_line(m, e, line, n);
-	/* Every sentence the last cycle had is here: no need to wait for the
-	 * next one.  A position without a time that found no fix to join is one
-	 * of its own. */
-	if (e->has_pos && ((!quality_only && tod < 0 && e->tod < 0) || (m->cycle && (e->kinds & m->cycle) == m->cycle))) {
+	if (!e->has_pos)
+		return;
+	/* A position without a time that found no fix to join is one of its
+	 * own.  Every sentence the last cycle had is here: no need to wait for
+	 * the next one. */
+	if (!quality_only && tod < 0 && e->tod < 0) {
 		m->misses = 0;
 		close_current(m);
+	} else if (m->cycle && (e->kinds & m->cycle) == m->cycle && e->gsas >= m->cycle_gsas) {
+		m->misses = 0;
+		m->out_gsas = e->gsas;
+		close_current(m);
+		m->after_complete = 1;
 	}
 }
 
 void merge_close(struct merger *m)
 {
 	close_current(m);
+	m->after_complete = 0;
 }
 
 int merge_pending(const struct merger *m)

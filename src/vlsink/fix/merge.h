@@ -22,9 +22,14 @@ struct epoch {
 	int conflict;    /* Its sentences disagreed on the position. */
 	unsigned char rank[8]; /* Per field group: rank of the sentence that gave it. */
 	unsigned gsa_sats;
+	unsigned gsas;   /* GSA sentences joined, up to MERGE_GSAS. */
 	char *raw;       /* The position sentences' lines, LF between them. */
 	size_t raw_len, lines;
 };
+
+/* GSAs counted in one cycle: a receiver sends one per satellite system (six
+ * in NMEA 4.11); past this many, more are noise and count no further. */
+#define MERGE_GSAS 16
 
 /* The epoch being filled and up to two closed ones waiting to be taken. */
 #define MERGE_SLOTS 3
@@ -34,7 +39,13 @@ struct merger {
 	int cur;
 	int queue[MERGE_SLOTS], head, queued;
 	unsigned cycle;      /* The sentences a cycle holds, learnt from the stream. */
+	unsigned cycle_gsas; /* ... and how many GSAs. */
 	int misses;          /* Epochs in a row that ended without all of them. */
+	/* The last epoch went out once it was complete and no position has
+	 * come since: a GSA now is that cycle's, one more than it was thought
+	 * to hold (out_gsas counts them). */
+	int after_complete;
+	unsigned out_gsas;
 	size_t line_max;
 	uint64_t conflicts;  /* Epochs whose sentences disagreed on the position. */
 };
