@@ -201,3 +201,16 @@ worker_pid() {
 	grep -q 'died with code 0' "$T/ssa.err"
 	assert_equal "$(line_count "$T/ssa.out")" 5
 }
+
+@test "--max-speed across a worker restart: the dropped fix it remembers comes back with the checkpoint" {
+	# A wrong first fix, a good one dropped against it, the crash, then a
+	# good fix that agrees with the dropped one: kept, as without a crash.
+	printf '%s\n' v1,2026-01-01T00:00:00Z,53.5,13.4 v1,2026-01-01T00:01:00Z,52.505,13.4 \
+		POISON,2026-01-01T00:01:30Z,52.5,13.4 v1,2026-01-01T00:02:00Z,52.51,13.4 \
+		v1,2026-01-01T00:03:00Z,52.515,13.4 >"$T/in"
+	VLSINK_CRASH_ON=POISON "$HOOKS" --supervise --max-speed=50 <"$T/in" >"$OUT" 2>"$ERR"
+	grep -q 'line 3 quarantined' "$ERR"
+	run jq -r .time "$OUT"
+	assert_output $'2026-01-01T00:00:00.000Z\n2026-01-01T00:02:00.000Z\n2026-01-01T00:03:00.000Z'
+	summary | grep -q 'filtered (max-speed 1)'
+}

@@ -52,6 +52,21 @@ static struct filter_last *slot_for(struct filter *f, const char *vehicle)
 	return oldest;
 }
 
+/* Metres per second over d metres from t0_ms to a later t1_ms. */
+static double speed(double d, int64_t t0_ms, int64_t t1_ms)
+{
+	return d / ((double)(t1_ms - t0_ms) / 1000);
+}
+
+/* r comes after the last fix max_speed dropped, no faster than it allows. */
+static int agrees_with_dropped(const struct filter_opts *o, const struct filter_last *l, const struct record *r)
+{
+	if (!l->jumped || r->time_ms <= l->jump_ms)
+		return 0;
+	double d = distance_m(l->jump_lat, l->jump_lon, r->lat, r->lon);
+	return speed(d, l->jump_ms, r->time_ms) <= o->max_speed;
+}
+
 static enum filter_kind judge(const struct filter_opts *o, const struct filter_last *l, const struct record *r,
 			      int64_t now_ms)
 {
@@ -71,8 +86,12 @@ static enum filter_kind judge(const struct filter_opts *o, const struct filter_l
 		return FL_KEEP;
 	/* The trigonometry only when a filter asks for the distance. */
 	double d = o->max_speed > 0 || o->min_distance > 0 ? distance_m(l->lat, l->lon, r->lat, r->lon) : 0;
-	if (o->max_speed > 0 && both && r->time_ms > l->time_ms &&
-	    d / ((double)(r->time_ms - l->time_ms) / 1000) > o->max_speed)
+	/* A fix that agrees with the one dropped before it, and not with the
+	 * last kept one, shows that the kept one was the outlier (or that the
+	 * vehicle really jumped): it passes, and once kept it is the one the
+	 * next fixes are judged against. */
+	if (o->max_speed > 0 && both && r->time_ms > l->time_ms && speed(d, l->time_ms, r->time_ms) > o->max_speed &&
+	    !agrees_with_dropped(o, l, r))
 		return FL_SPEED;
 	if (o->min_period_ms && both && r->time_ms - l->time_ms < o->min_period_ms)
 		return FL_PERIOD;
@@ -87,11 +106,18 @@ enum filter_kind filter_check(struct filter *f, const struct record *r, const ch
 	enum filter_kind k = judge(&f->o, l, r, now_ms);
 
 	l->seen = ++f->tick;
+	if (k == FL_SPEED) {
+		l->jumped = 1;
+		l->jump_ms = r->time_ms;
+		l->jump_lat = r->lat;
+		l->jump_lon = r->lon;
+	}
 	if (k != FL_KEEP)
 		return k;
 	l->time_ms = r->time_ms;
 	l->have_time = (r->have & HAVE_TIME) != 0;
 	l->lat = r->lat;
 	l->lon = r->lon;
+	l->jumped = 0;
 	return FL_KEEP;
 }

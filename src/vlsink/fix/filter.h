@@ -15,7 +15,8 @@ enum filter_kind {
 	FL_FUTURE,    /* More than future_ms ahead of the clock. */
 	FL_PAST,      /* More than past_ms behind the clock. */
 	FL_ACCURACY,  /* HDOP above max_hdop. */
-	FL_SPEED,     /* Implied speed from the last kept position above max_speed. */
+	FL_SPEED,     /* Implied speed from the last kept position above max_speed,
+		       * and from the last fix it dropped, if any. */
 	FL_PERIOD,    /* Less than min_period_ms since the last kept record. */
 	FL_DISTANCE,  /* Moved less than min_distance metres. */
 	FL_COUNT,
@@ -37,6 +38,11 @@ struct filter_last {
 	int64_t time_ms, seen;
 	double lat, lon;
 	int have_time;
+	/* The last fix max_speed dropped since the last kept one: a fix that
+	 * agrees with it shows the kept one was the outlier. */
+	int jumped;
+	int64_t jump_ms;
+	double jump_lat, jump_lon;
 };
 
 struct filter {
