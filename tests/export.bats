@@ -6,9 +6,12 @@
 #
 # Journal input is only ever tested with --directory and --file on journal
 # files made here by systemd-journal-remote from export-format text: never
-# the machine's own journal.  Such entries carry none of the fields journald
+# the machine's own journal.  Most fixtures carry none of the fields journald
 # adds about the sender (_SYSTEMD_UNIT, _UID, ...), so they are read with
-# --trust=identifier; tests/systemd.bats tests the default against journald.
+# --trust=identifier; units.export claims them (systemd-journal-remote keeps
+# them as written), for the default, --trust=units, whose user vlsink-conn is
+# given a UID in a private /etc/passwd (as_conn_user).  tests/systemd.bats
+# tests the default against journald itself.
 #
 # GPX is validated with xmllint against tests/cases/export/gpx-1.1-subset.xsd,
 # NOT the complete GPX 1.1 schema: no Debian package ships gpx.xsd and the
@@ -38,6 +41,28 @@ setup() {
 ex() {
 	status=0
 	"$VLSINK_EXPORT" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
+}
+
+# as_conn_user UID|- COMMAND...: COMMAND with an /etc/passwd of its own, bind
+# mounted in a private mount namespace, in which vlsink-conn has UID or (-)
+# does not exist.  The host's users are never touched.
+as_conn_user() {
+	local uid=$1
+	shift
+	command -v unshare >/dev/null || skip "unshare not installed (Debian package util-linux)"
+	grep -v '^vlsink-conn:' /etc/passwd >"$T/passwd"
+	[[ $uid == - ]] || echo "vlsink-conn:x:$uid:$uid:vlsink connection:/:/usr/sbin/nologin" >>"$T/passwd"
+	unshare --map-root-user --mount true 2>/dev/null ||
+		skip "no private mount namespace for a private /etc/passwd (unshare --map-root-user --mount)"
+	unshare --map-root-user --mount sh -c 'mount --bind "$1" /etc/passwd && shift && exec "$@"' sh "$T/passwd" "$@"
+}
+
+# exu UID|- ARGS...: ex, with vlsink-conn's UID as in as_conn_user.
+exu() {
+	local uid=$1
+	shift
+	status=0
+	as_conn_user "$uid" "$VLSINK_EXPORT" "$@" >"$OUT" 2>"$ERR" 3>&- || status=$?
 }
 
 need() { # COMMAND DEBIAN-PACKAGE
@@ -396,17 +421,64 @@ van-3,,52.4900000,13.3910000,,,'
 	# (only _BOOT_ID, which every entry has): nobody vouches for it.
 	journalctl --directory="$T/journal" -o json |
 		jq -e -s 'length > 0 and all(.[]; [keys[] | select(startswith("_") and (startswith("__") | not) and . != "_BOOT_ID")] == [])' >/dev/null
-	ex --directory="$T/journal"
+	exu 991 --directory="$T/journal"
 	assert_equal "$status" 0
 	run jq -c . "$OUT"
 	assert_output '{"type":"FeatureCollection","features":[]}'
 	run cat "$ERR"
-	assert_output "vlsink-export: 9 position entries with SYSLOG_IDENTIFIER=vlsink skipped: not written by a vlsink@ unit (--trust=identifier reads them; see vlsink-export(1))"
+	assert_output "vlsink-export: 9 position entries with SYSLOG_IDENTIFIER=vlsink skipped: not written by user vlsink-conn in a vlsink@ unit (--trust=identifier reads them; see vlsink-export(1))"
 	# --vehicle narrows what is counted; --trust=units is the default.
-	ex --directory="$T/journal" --vehicle=van-3 --trust=units --output-format=csv
+	exu 991 --directory="$T/journal" --vehicle=van-3 --trust=units --output-format=csv
 	assert_equal "$status" 0
 	assert_equal "$(cat "$OUT")" vehicle,time,lat,lon,speed,course,alt
 	grep -q "^vlsink-export: 2 position entries with SYSLOG_IDENTIFIER=vlsink skipped" "$ERR"
+}
+
+@test "journal: a vlsink@ unit is trusted only with vlsink-conn's _UID (journald's stale unit on a forger's entry)" {
+	make_journal "$C/units.export" "$T/journal/units.journal"
+	# Seven bus-1 entries; vlsink-conn is UID 991 in them.  Exported: a
+	# vlsink@ unit as 991, and 991 without a unit (journald behind, the
+	# instance gone).  Skipped: a vlsink@ unit as 1000 (a forger on a
+	# recycled PID, given the cached unit), 1000 without a unit, 991 in
+	# another unit, a vlsink@ unit without _UID.
+	exu 991 --directory="$T/journal" --output-format=csv
+	assert_equal "$status" 0
+	run cat "$OUT"
+	assert_output 'vehicle,time,lat,lon,speed,course,alt
+bus-1,2026-03-01T08:00:00.000Z,52.5000000,13.4000000,,,
+bus-1,2026-03-01T08:01:00.000Z,52.5010000,13.4000000,,,
+bus-1,2026-03-01T08:03:00.000Z,52.5030000,13.4000000,,,'
+	run cat "$ERR"
+	assert_output "vlsink-export: 4 position entries with SYSLOG_IDENTIFIER=vlsink skipped: not written by user vlsink-conn in a vlsink@ unit (--trust=identifier reads them; see vlsink-export(1))"
+
+	# The UID is vlsink-conn's as the system says, not a number built in:
+	# where vlsink-conn is 1000, the forger's two entries without another
+	# unit are the ones read.
+	exu 1000 --directory="$T/journal" --output-format=csv
+	assert_equal "$status" 0
+	run cut -d, -f3,4 "$OUT"
+	assert_output 'lat,lon
+10.0000000,10.0000000
+11.0000000,11.0000000'
+	grep -q "^vlsink-export: 5 position entries .* skipped" "$ERR"
+
+	# --trust=identifier takes all seven, and needs no vlsink-conn.
+	exu - --directory="$T/journal" --output-format=csv --trust=identifier
+	assert_equal "$status" 0
+	assert_equal "$(wc -l <"$OUT")" 8
+	[[ ! -s $ERR ]] || fail "$(cat "$ERR")"
+}
+
+@test "journal: without the user vlsink-conn, --trust=units cannot tell vlsink's entries: exit 67, nothing written" {
+	make_journal "$C/units.export" "$T/journal/units.journal"
+	exu - --directory="$T/journal"
+	assert_equal "$status" 67
+	[[ ! -s $OUT ]]
+	run cat "$ERR"
+	assert_output --regexp '^vlsink-export: user vlsink-conn: no such user: .*--trust=identifier reads every entry; see vlsink-export\(1\)\)$'
+	# JSON lines do not need it.
+	exu - --input="$C/fleet.jsonl" --output-format=csv
+	assert_equal "$status" 0
 }
 
 @test "journal --file (repeatable) and --vehicle (any of them); invalid entries counted, exit 65" {
@@ -461,12 +533,13 @@ van-3,2025-06-01T10:00:00.000Z,52.4900000,13.3900000,,,'
 	grep -q "^vlsink-export: $T/missing.jsonl: No such file or directory$" "$ERR"
 	[[ ! -s $OUT ]]
 
+	# The journal, read by --trust=units (the default), with a vlsink-conn.
 	mkdir "$T/empty"
-	ex --directory="$T/empty"
+	exu 991 --directory="$T/empty"
 	assert_equal "$status" 66
 	grep -q "^vlsink-export: $T/empty: no journal files found$" "$ERR"
 
-	ex --file="$T/missing.journal"
+	exu 991 --file="$T/missing.journal"
 	assert_equal "$status" 66
 	grep -q "missing.journal: No such file or directory" "$ERR"
 

@@ -653,7 +653,7 @@ $FORGER_UID run-u[0-9]+\\.service\$"
 	# skipped, exit 0
 	run ct_exec sh -c '/usr/local/bin/vlsink-export --vehicle="$1" --output-format=csv 2>&1 >/tmp/e2e/forged.csv' sh "$v"
 	assert_success
-	assert_output "vlsink-export: 3 position entries with SYSLOG_IDENTIFIER=vlsink skipped: not written by a vlsink@ unit (--trust=identifier reads them; see vlsink-export(1))"
+	assert_output "vlsink-export: 3 position entries with SYSLOG_IDENTIFIER=vlsink skipped: not written by user vlsink-conn in a vlsink@ unit (--trust=identifier reads them; see vlsink-export(1))"
 	run ct_exec cat "$E2E_TMP/forged.csv"
 	assert_equal "${#lines[@]}" 21
 	refute_output --partial 10.0000000

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "core/record.h"
 
@@ -50,16 +51,19 @@ struct in_bad {
  * journald itself recorded about the sender), or any with its identifier. */
 enum trust { TRUST_UNITS, TRUST_IDENTIFIER };
 
+/* The user of every vlsink@ instance (units/vlsink@.service, User=). */
+#define CONN_USER "vlsink-conn"
+
 struct journal_opts {
 	const char *directory;
 	const char **files; /* NULL-terminated, or NULL. */
 	const char *const *vehicles;
 	size_t nvehicles;
 	enum trust trust;
+	uid_t conn_uid; /* CONN_USER's, with TRUST_UNITS. */
 };
 
 int input_lines(struct input **in, const char *path);
-/* o must outlive in: a second look at the same journal may be needed. */
 int input_journal(struct input **in, const struct journal_opts *o, const char **what);
 enum in_event input_next(struct input *in, struct fix *f, struct in_bad *bad, int *err);
 void input_close(struct input *in);

@@ -20,18 +20,9 @@
  * a record that went through jq, and anything longer is not a record. */
 #define LINE_MAX_BYTES ((size_t)2 * RECORD_MAX)
 
-/* Answers of the look-up for entries journald could not attribute, one per
- * boot and UID.  An export meets a few boots times a few writers; beyond
- * that the oldest answer is dropped and looked up again when needed. */
-#define WRITERS_CACHED 64
-
-struct writer {
-	sd_id128_t boot;
-	char uid[16];
-	int vlsink;
-};
-
-enum sender { SENT_BY_UNIT, SENT_BY_OTHER, SENT_UNKNOWN };
+/* "_UID=" and a uid_t in decimal. */
+#define UID_FIELD_MAX (5 + 10 + 1)
+_Static_assert(sizeof(uid_t) <= 4, "a uid_t takes at most 10 decimal digits");
 
 struct input {
 	/* JSON lines. */
@@ -40,10 +31,9 @@ struct input {
 	uint64_t lineno;
 	/* The journal. */
 	sd_journal *j;
-	const struct journal_opts *o;
-	sd_journal *look; /* The same journal, opened when a look-up needs it. */
-	struct writer writers[WRITERS_CACHED];
-	size_t nwriters, oldest;
+	int by_units;
+	char uid_field[UID_FIELD_MAX]; /* "_UID=" and CONN_USER's UID. */
+	size_t uid_len;
 };
 
 int input_lines(struct input **in, const char *path)
@@ -94,7 +84,13 @@ int input_journal(struct input **in, const struct journal_opts *o, const char **
 	if (!i)
 		return -ENOMEM;
 	i->fd = -1;
-	i->o = o;
+	i->by_units = o->trust == TRUST_UNITS;
+	r = snprintf(i->uid_field, sizeof(i->uid_field), "_UID=%lu", (unsigned long)o->conn_uid);
+	if (r < 0 || (size_t)r >= sizeof(i->uid_field)) {
+		free(i);
+		return -EINVAL;
+	}
+	i->uid_len = (size_t)r;
 	*what = o->directory ? o->directory : o->files ? o->files[0] : "local journal";
 	r = open_journal(&i->j, o);
 	/* sd-journal opens a missing, empty or unreadable directory without
@@ -173,94 +169,34 @@ static enum in_event next_line(struct input *in, struct fix *f, struct in_bad *b
 }
 
 /* journald takes _SYSTEMD_UNIT from the sender's cgroup, which only the
- * service manager places processes in, never from what the sender says:
- * a vlsink@*.service instance is vlsink's own.  An unreadable field counts
- * as someone else's. */
-static enum sender sender(sd_journal *j)
+ * service manager places processes in, but it caches what it read by PID,
+ * and when the sender is gone before journald reads its cgroup, it keeps the
+ * cached one: a user whose process lands on a recently freed PID of a vlsink
+ * instance, sends and exits at once, may get that instance's unit on the
+ * entry.  _UID, on the contrary, journald takes from each message's own
+ * credentials (SCM_CREDENTIALS), the kernel's word.  So an entry is vlsink's
+ * when its _UID is that of CONN_USER, a static system user that no
+ * unprivileged user can become, and its unit a vlsink@ instance or none:
+ * journald lagging behind also reads the cgroup of a vlsink that has already
+ * exited, and then whole connections come without _SYSTEMD_UNIT (and _COMM,
+ * _EXE).  An unreadable field counts as someone else's. */
+static int trusted(const struct input *in)
 {
 	static const char pre[] = "_SYSTEMD_UNIT=vlsink@", suf[] = ".service";
 	const size_t np = sizeof(pre) - 1, ns = sizeof(suf) - 1;
 	const void *d;
 	size_t len;
-	int r = sd_journal_get_data(j, "_SYSTEMD_UNIT", &d, &len);
 
+	if (sd_journal_get_data(in->j, "_UID", &d, &len) < 0 || len != in->uid_len ||
+	    memcmp(d, in->uid_field, len) != 0)
+		return 0;
+	int r = sd_journal_get_data(in->j, "_SYSTEMD_UNIT", &d, &len);
 	if (r == -ENOENT)
-		return SENT_UNKNOWN;
+		return 1;
 	if (r < 0 || len <= np + ns)
-		return SENT_BY_OTHER;
+		return 0;
 	const char *p = d;
-	return memcmp(p, pre, np) == 0 && memcmp(p + len - ns, suf, ns) == 0 ? SENT_BY_UNIT : SENT_BY_OTHER;
-}
-
-/* Whether entries of vlsink@ units in this boot carry this _UID: a search
- * of the same journal, by the identifier, the boot and the UID. */
-static int uid_of_units(struct input *in, sd_id128_t boot, const char *uid, int *vlsink)
-{
-	char m[32 + SD_ID128_STRING_MAX], id[SD_ID128_STRING_MAX];
-	int r = 0, n;
-
-	*vlsink = 0;
-	if (in->look)
-		sd_journal_flush_matches(in->look);
-	else
-		r = open_journal(&in->look, in->o);
-	if (r >= 0)
-		r = sd_journal_add_match(in->look, "SYSLOG_IDENTIFIER=vlsink", 0);
-	if (r >= 0) {
-		n = snprintf(m, sizeof(m), "_BOOT_ID=%s", sd_id128_to_string(boot, id));
-		r = n < 0 || (size_t)n >= sizeof(m) ? -EINVAL : sd_journal_add_match(in->look, m, 0);
-	}
-	if (r >= 0) {
-		n = snprintf(m, sizeof(m), "_UID=%s", uid);
-		r = n < 0 || (size_t)n >= sizeof(m) ? -EINVAL : sd_journal_add_match(in->look, m, 0);
-	}
-	if (r >= 0)
-		r = sd_journal_seek_head(in->look);
-	while (r >= 0 && !*vlsink && (r = sd_journal_next(in->look)) > 0)
-		*vlsink = sender(in->look) == SENT_BY_UNIT;
-	return r < 0 ? r : 0;
-}
-
-/* journald reads the sender's cgroup when it gets to the entry.  vlsink
- * exits right after its last entries, and when journald lags behind, an
- * instance may be gone before its entries are read: they come without
- * _SYSTEMD_UNIT (and _COMM, _EXE), whole connections of them.  Their _UID
- * is still the kernel's word (SCM_CREDENTIALS), so such an entry is
- * vlsink's when entries of vlsink@ units in the same boot carry the same
- * _UID: the connections' user, which no unprivileged user can become.  The
- * boot matters because that user is a dynamic one, its UID chosen anew. */
-static int trusted(struct input *in, int *ok)
-{
-	enum sender s = sender(in->j);
-	const void *d;
-	size_t len;
-	sd_id128_t boot;
-	uint64_t mono;
-	char uid[16];
-
-	*ok = s == SENT_BY_UNIT;
-	if (s != SENT_UNKNOWN)
-		return 0;
-	if (sd_journal_get_data(in->j, "_UID", &d, &len) < 0 || len <= 5 || len - 5 >= sizeof(uid) ||
-	    sd_journal_get_monotonic_usec(in->j, &mono, &boot) < 0)
-		return 0;
-	memcpy(uid, (const char *)d + 5, len - 5);
-	uid[len - 5] = '\0';
-	for (size_t k = 0; k < in->nwriters; k++) {
-		if (sd_id128_equal(in->writers[k].boot, boot) && strcmp(in->writers[k].uid, uid) == 0) {
-			*ok = in->writers[k].vlsink;
-			return 0;
-		}
-	}
-	int r = uid_of_units(in, boot, uid, ok);
-	if (r < 0)
-		return r;
-	struct writer *w = in->nwriters < WRITERS_CACHED ? &in->writers[in->nwriters++]
-							   : &in->writers[in->oldest++ % WRITERS_CACHED];
-	w->boot = boot;
-	memcpy(w->uid, uid, sizeof(uid));
-	w->vlsink = *ok;
-	return 0;
+	return memcmp(p, pre, np) == 0 && memcmp(p + len - ns, suf, ns) == 0;
 }
 
 static enum in_event bad_entry(struct in_bad *bad, const char *why, uint64_t usec, const char *p, size_t n)
@@ -295,15 +231,8 @@ static enum in_event next_entry(struct input *in, struct fix *f, struct in_bad *
 			continue;
 		/* Checked before the fields, so that a forged entry cannot pass
 		 * for an invalid record of vlsink's either. */
-		if (in->o->trust == TRUST_UNITS) {
-			int ok;
-			if ((r = trusted(in, &ok)) < 0) {
-				*err = r;
-				return IN_ERROR;
-			}
-			if (!ok)
-				return IN_UNTRUSTED;
-		}
+		if (in->by_units && !trusted(in))
+			return IN_UNTRUSTED;
 		if (sd_journal_get_realtime_usec(in->j, &usec) < 0)
 			usec = 0;
 		memset(f, 0, sizeof(*f));
@@ -338,8 +267,6 @@ void input_close(struct input *in)
 {
 	if (!in)
 		return;
-	if (in->look)
-		sd_journal_close(in->look);
 	if (in->j)
 		sd_journal_close(in->j);
 	else

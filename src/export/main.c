@@ -3,6 +3,7 @@
  * options and every diagnostic are here; the stages are export_*.c. */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,9 +60,10 @@ static const char usage_text[] =
 	"                        ISO 8601 with Z, or @UNIXSECONDS; compared with\n"
 	"                        the fix time (the journal's time when none)\n"
 	"  --trust=WRITER        which journal entries are vlsink's: units (the\n"
-	"                        default): those journald saw come from vlsink@\n"
-	"                        units; identifier: any with SYSLOG_IDENTIFIER=\n"
-	"                        vlsink, which every local user can write\n"
+	"                        default): those journald saw come from user\n"
+	"                        " CONN_USER " in vlsink@ units; identifier: any with\n"
+	"                        SYSLOG_IDENTIFIER=vlsink, which every local user\n"
+	"                        can write\n"
 	"Output (standard output):\n"
 	"  --output-format=FMT   geojson (default), gpx, csv or svg\n"
 	"  --width=PX            SVG width, 200-10000 (default 800)\n"
@@ -73,7 +75,8 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 done; 64 usage error; 65 invalid records skipped (the rest\n"
 	"written) or too many vehicles (nothing written); 66 input error;\n"
-	"70 out of memory; 74 output error.  See vlsink-export(1).\n";
+	"67 no user " CONN_USER " (needed by --trust=units); 70 out of memory;\n"
+	"74 output error.  See vlsink-export(1).\n";
 
 static unsigned number_arg(const char *name, const char *v, unsigned lo, unsigned hi)
 {
@@ -233,6 +236,29 @@ static int keep(const struct options *o, const struct fix *f)
 	return (!o->have_since || t >= o->since) && (!o->have_until || t <= o->until);
 }
 
+/* The UID that vouches for journal entries, looked up rather than assumed:
+ * sysusers.d picks it when the package is installed. */
+static void conn_user(struct options *o)
+{
+	struct passwd *pw;
+
+	if (o->input || o->j.trust != TRUST_UNITS)
+		return;
+	errno = 0;
+	pw = getpwnam(CONN_USER);
+	if (pw) {
+		o->j.conn_uid = pw->pw_uid;
+		return;
+	}
+	/* getpwnam(3) names these for "not found". */
+	if (errno == 0 || errno == ENOENT || errno == ESRCH || errno == EBADF || errno == EPERM)
+		die(EXIT_NOUSER,
+		    "user " CONN_USER ": no such user: vlsink's units run as it (sysusers.d/vlsink.conf), and "
+		    "only its UID shows an entry is theirs (--trust=identifier reads every entry; see "
+		    "vlsink-export(1))");
+	die(EXIT_NOUSER, "user " CONN_USER ": %s", strerror(errno));
+}
+
 static int open_input(const struct options *o, struct input **in)
 {
 	const char *what = o->input;
@@ -296,6 +322,7 @@ int main(int argc, char **argv)
 	ensure_std_fds();
 	signal(SIGPIPE, SIG_IGN);
 	parse_options(argc, argv, &o);
+	conn_user(&o);
 	if ((r = open_input(&o, &in)) != 0)
 		return r;
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
@@ -348,8 +375,8 @@ int main(int argc, char **argv)
 	/* Not an error: anyone on the host can add such entries, and so could
 	 * fail every export. */
 	if (untrusted)
-		note("%llu position entr%s with SYSLOG_IDENTIFIER=vlsink skipped: not written by a vlsink@ unit "
-		     "(--trust=identifier reads them; see vlsink-export(1))",
+		note("%llu position entr%s with SYSLOG_IDENTIFIER=vlsink skipped: not written by user " CONN_USER
+		     " in a vlsink@ unit (--trust=identifier reads them; see vlsink-export(1))",
 		     (unsigned long long)untrusted, untrusted == 1 ? "y" : "ies");
 	if (duplicates)
 		note("%llu point%s dropped: same vehicle, same time as an earlier one (the first is kept)",
