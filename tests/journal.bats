@@ -310,3 +310,68 @@ bg_err_has() { # NAME TEXT
 	e2e_journald_restart_check restart "$v" \
 		"python3 $E2E_CLIENT gen csv $v 5000 --pace 100:0.05 | $VL --sink=journal"
 }
+
+# An entry larger than the socket buffer: sendmsg fails with EMSGSIZE (the
+# fault shim, tests/shim/faultinject.c, answers for a full buffer: the first
+# send of a message of 8000 bytes or more, as a socket of net.core.wmem_max
+# 4608 does), and libsystemd passes the entry as a sealed memfd instead, with
+# prctl(PR_GET_NAME), memfd_create, writev, fcntl(F_ADD_SEALS), sendmsg with
+# SCM_RIGHTS and close, all under the sandbox: in the one process of a pipe,
+# and in a supervised reader's worker (its narrower layer too).  Unprivileged,
+# like an installed instance.  The merged fix of three 3,800-byte sentences
+# must arrive as one whole entry.
+@test "an entry too large for the socket buffer arrives whole as a memfd, confined (one process and a worker)" {
+	local so=$BATS_FILE_TMPDIR/faultinject.so lib=/usr/local/lib/vlsink-faultinject.so mode v port=10130 pad
+	"${CC:-cc}" -shared -fPIC -O2 -std=c11 -Wall -Wextra -o "$so" "$BATS_TEST_DIRNAME/shim/faultinject.c" -ldl ||
+		fail "cannot build the fault shim"
+	ct_copy_in "$so" "$lib"
+	ct_exec chmod 0644 "$lib"
+	pad=$(printf '%01880d' 0)
+	local rmc="GPRMC,123519,A,4807.038$pad,N,01131.000$pad,E,022.4,084.4,230324,003.1,W"
+	local gga="GPGGA,123519,4807.038$pad,N,01131.000$pad,E,1,08,0.9,545.4,M,46.9,M,,"
+	local gll="GPGLL,4807.038$pad,N,01131.000$pad,E,123519,A,A"
+	printf '%s\r\n' "$(nmea "$rmc")" "$(nmea "$gga")" "$(nmea "$gll")" >"$T/big.nmea"
+	ct_write /tmp/vlsink-big.nmea 0644 <"$T/big.nmea"
+	for mode in pipe tcp; do
+		v=$(e2e_vid "$mode")
+		local fault="LD_PRELOAD=$lib FAULT_SENDMSG_ERRNO=EMSGSIZE FAULT_SENDMSG_MIN=8000 FAULT_SENDMSG_TIMES=1"
+		fault+=" FAULT_LOG=/tmp/vlsink-big-$mode.log"
+		local cmd="setpriv --reuid=nobody --regid=nogroup --clear-groups env $fault $VL --sink=journal"
+		cmd+=" --max-line=4000 --vehicle=$v"
+		ct_exec rm -f "/tmp/vlsink-big-$mode.log"
+		if [[ $mode == pipe ]]; then
+			e2e_bg big-pipe "$cmd </tmp/vlsink-big.nmea"
+			e2e_bg_wait big-pipe 20
+			[ "$E2E_RC" -eq 0 ] || { e2e_bg_show big-pipe; fail "pipe: exit $E2E_RC"; }
+		else
+			e2e_bg big-tcp "systemd-socket-activate -l 127.0.0.1:$port --accept $cmd"
+			ct_wait_until 10 ct_exec sh -c "ss -Hltn 'sport = :$port' | grep -q ." ||
+				{ e2e_bg_show big-tcp; fail "no listener on $port"; }
+			ct_exec socat -u FILE:/tmp/vlsink-big.nmea "TCP:127.0.0.1:$port"
+			_big_summary() { e2e_journal VEHICLE_ID="$v" | jq -e 'select(.END_REASON)' >/dev/null; }
+			ct_wait_until 20 _big_summary || { e2e_bg_show big-tcp; fail "tcp: no summary"; }
+		fi
+		e2e_wait_records 10 1 "$v" || { e2e_bg_show "big-$mode"; fail "$mode: no record"; }
+		run ct_exec cat "/tmp/vlsink-big-$mode.log"
+		assert_output --regexp '^sendmsg fd=[0-9]+ size=[0-9]+ -> EMSGSIZE$'
+		run ct_exec cat "$E2E_TMP/big-$mode.err"
+		refute_output --partial "refused system call"
+		# --all: journalctl shows fields over 4096 bytes as null otherwise
+		run e2e_journal --all VEHICLE_ID="$v"
+		assert_success
+		output=$(jq -c -S 'select(.SOURCE_FORMAT) | {MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, VEHICLE_ID,
+			FIX_TIME, LATITUDE, LONGITUDE, SPEED_MPS, COURSE_DEG, ALTITUDE_M, FIX_MODE, FIX_QUALITY,
+			SATELLITES_USED, HDOP, SOURCE_FORMAT, RAW_LINE}' <<<"$output")
+		[ "$(wc -l <<<"$output")" -eq 1 ] || fail "$mode: not one record: $output"
+		assert_equal "$output" "$(jq -c -S . <<<'{
+			"MESSAGE": "'"$v"' at 48.1173000,11.5166667", "PRIORITY": "6",
+			"SYSLOG_IDENTIFIER": "vlsink", "VEHICLE_ID": "'"$v"'",
+			"FIX_TIME": "2024-03-23T12:35:19.000Z", "LATITUDE": "48.1173000",
+			"LONGITUDE": "11.5166667", "SPEED_MPS": "11.524", "COURSE_DEG": "84.40",
+			"ALTITUDE_M": "545.40", "FIX_QUALITY": "1", "SATELLITES_USED": "8", "HDOP": "0.90",
+			"FIX_MODE": null, "SOURCE_FORMAT": "nmea-gga",
+			"RAW_LINE": '"$(printf '%s\n%s\n%s' "$(nmea "$rmc")" "$(nmea "$gga")" "$(nmea "$gll")" | jq -Rs .)"' }')"
+		[ "$(jq -r '.RAW_LINE | length' <<<"$output")" -gt 11000 ] || fail "$mode: RAW_LINE cut"
+		[[ $mode == pipe ]] || ct_exec systemctl stop e2e-big-tcp
+	done
+}

@@ -179,7 +179,10 @@ static const long plain[] = {
 static const uint32_t fcntl_cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_ADD_SEALS, F_GET_SEALS, F_GETPIPE_SZ };
 /* isatty() (stdio), bytes waiting, the journal socket's queue. */
 static const uint32_t ioctl_reqs[] = { TCGETS, FIONREAD, SIOCOUTQ };
-static const uint32_t prctl_opts[] = { PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS };
+/* PR_GET_NAME: libsystemd names the memfd of a large journal entry after
+ * the thread (and asserts that the call succeeds). */
+static const uint32_t prctl_opts[] = { PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_GET_NAME };
+static const uint32_t prctl_worker[] = { PR_GET_NAME };
 static const uint32_t seccomp_ops[] = { SECCOMP_SET_MODE_FILTER };
 static const uint32_t abort_sig[] = { SIGABRT };
 /* Flags of the fork() a supervisor makes: no shared memory, no thread,
@@ -187,6 +190,8 @@ static const uint32_t abort_sig[] = { SIGABRT };
 #define FORK_FLAGS ((uint32_t)(CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CSIGNAL))
 /* How sink_fifo.c opens the FIFO: no creating, no truncating, no reading. */
 #define FIFO_FLAGS ((uint32_t)(O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY))
+/* memfd_create's flag for an executable memfd (Linux 6.3), refused. */
+#define SB_MFD_EXEC 0x10u
 
 static void build(struct prog *p, const struct sandbox *sb)
 {
@@ -223,7 +228,7 @@ static void build(struct prog *p, const struct sandbox *sb)
 		allow(p, SYS_setsockopt);
 		allow(p, SYS_sendmsg);
 		allow(p, SYS_sendto);
-		allow(p, SYS_memfd_create);
+		allow_without(p, SYS_memfd_create, 1, MFD_HUGETLB | SB_MFD_EXEC);
 		/* Whether the journal socket exists (sink_journal.c). */
 #ifdef SYS_access
 		allow(p, SYS_access);
@@ -257,7 +262,7 @@ static void build_narrow(struct prog *p)
 {
 	static const long forbidden[] = {
 		SYS_clone, SYS_wait4, SYS_waitid, SYS_kill, SYS_pidfd_open,
-		SYS_pidfd_send_signal, SYS_eventfd2, SYS_seccomp, SYS_prctl,
+		SYS_pidfd_send_signal, SYS_eventfd2, SYS_seccomp,
 #ifdef SYS_fork
 		SYS_fork, SYS_vfork,
 #endif
@@ -265,6 +270,7 @@ static void build_narrow(struct prog *p)
 	p->n = 0;
 	p->full = 0;
 	load(p, offsetof(struct seccomp_data, nr));
+	allow_in(p, SYS_prctl, 0, prctl_worker, N(prctl_worker));
 	for (unsigned i = 0; i < N(forbidden); i++) {
 		on(p, forbidden[i], 1);
 		ret(p, DENY);

@@ -26,6 +26,13 @@
  * What fdatasync() and fsync() on it do, likewise:
  *   FAULT_SYNC_ERRNO=E  FAULT_SYNC_AFTER=N  FAULT_SYNC_TIMES=K
  *
+ * What sendmsg() does, on any socket, to a message that carries no
+ * descriptor nor credentials (no control data) and at least
+ * FAULT_SENDMSG_MIN bytes (default 1), as a full socket buffer would:
+ *   FAULT_SENDMSG_ERRNO=E  FAULT_SENDMSG_AFTER=N  FAULT_SENDMSG_TIMES=K
+ * (libsystemd then passes the entry as a memfd, in a message with
+ * control data, which passes).
+ *
  * FAULT_LOG=PATH: one line per faulted call is appended to PATH ("write fd=1
  * size=4096 -> EIO", "write fd=1 size=4096 -> short 1000"), opened when the
  * shim is loaded, on a descriptor far above the program's own (512 or up),
@@ -46,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -71,12 +79,14 @@ static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_writev)(int, const struct iovec *, int);
 static int (*real_fdatasync)(int);
 static int (*real_fsync)(int);
+static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
+static long sendmsg_min;
 
 static int inited;
 static int match_fd = -1;
 static const char *match_path;
 static const char *log_path;
-static struct rule wr, sy;
+static struct rule wr, sy, sm;
 
 static const struct {
 	const char *name;
@@ -85,7 +95,7 @@ static const struct {
 	{ "EIO", EIO },       { "ENOSPC", ENOSPC }, { "EAGAIN", EAGAIN }, { "EWOULDBLOCK", EWOULDBLOCK },
 	{ "EINTR", EINTR },   { "EPIPE", EPIPE },   { "EDQUOT", EDQUOT }, { "EFBIG", EFBIG },
 	{ "EPERM", EPERM },   { "EBADF", EBADF },   { "EINVAL", EINVAL }, { "ECONNRESET", ECONNRESET },
-	{ "EROFS", EROFS },   { "ENXIO", ENXIO },
+	{ "EROFS", EROFS },   { "ENXIO", ENXIO },   { "EMSGSIZE", EMSGSIZE }, { "ENOBUFS", ENOBUFS },
 };
 
 static const char *errno_name(int e)
@@ -196,6 +206,7 @@ __attribute__((constructor)) static void init(void)
 	real_writev = (ssize_t(*)(int, const struct iovec *, int))dlsym(RTLD_NEXT, "writev");
 	real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
 	real_fsync = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+	real_sendmsg = (ssize_t(*)(int, const struct msghdr *, int))dlsym(RTLD_NEXT, "sendmsg");
 	match_fd = (int)env_long("FAULT_WRITE_FD", -1);
 	match_path = getenv("FAULT_WRITE_PATH");
 	if (match_path && !*match_path)
@@ -212,6 +223,8 @@ __attribute__((constructor)) static void init(void)
 		match_known = 1;
 	parse_rule(&wr, "FAULT_WRITE");
 	parse_rule(&sy, "FAULT_SYNC");
+	parse_rule(&sm, "FAULT_SENDMSG");
+	sendmsg_min = env_long("FAULT_SENDMSG_MIN", 1);
 }
 
 static int fd_matches(int fd)
@@ -351,4 +364,21 @@ int fsync(int fd)
 {
 	init();
 	return sync_fault("fsync", fd, real_fsync);
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	size_t size = 0;
+
+	init();
+	for (size_t i = 0; i < msg->msg_iovlen; i++)
+		size += msg->msg_iov[i].iov_len;
+	if (msg->msg_controllen > 0 || size < (size_t)sendmsg_min)
+		return real_sendmsg(fd, msg, flags);
+	const struct action *a = next_action(&sm);
+	if (!a || a->kind != A_ERRNO)
+		return real_sendmsg(fd, msg, flags);
+	log_fault("sendmsg", fd, size, errno_name(a->err), -1);
+	errno = a->err;
+	return -1;
 }
