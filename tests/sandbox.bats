@@ -8,9 +8,11 @@
 # its SANDBOX= field; tests/confine.bats tries the forbidden actions.
 
 load 'lib/common'
+load 'lib/confine'
 
 setup_file() {
 	hooks_build
+	confine_build "$BATS_FILE_TMPDIR/probe.so" 2>"$BATS_FILE_TMPDIR/probe.log" || true
 }
 
 setup() {
@@ -37,9 +39,16 @@ confined() {
 	(($(awk '/^Seccomp_filters:/ { print $2 }' <<<"$st") >= filters)) || fail "process $pid: fewer than $filters filters: $st"
 }
 
-# The vlsink processes under PID: it and its children (a worker).
+# The workers under PID (the FIFO opener has a name of its own).
 children() {
-	pgrep -P "$1" || true
+	pgrep -P "$1" -x vlsink || true
+}
+
+# opener_confined PID: the FIFO opener under PID runs confined too.
+opener_confined() {
+	local o
+	o=$(pgrep -P "$1" -x vlsink-opener) || fail "no FIFO opener under $1"
+	confined "$o"
 }
 
 # session MODE SINK OUTFILE [ARGS...]: one whole session of in.nmea, held
@@ -76,7 +85,8 @@ session() {
 		cat "$T/part1" >&6
 		wait_until 10 grep -q . "$out" || fail "no record from the first half"
 		confined "$pid"
-		[ -z "$(children "$pid")" ] || fail "a pipe has one process"
+		[ -z "$(children "$pid")" ] || fail "a pipe has one process (and a FIFO opener)"
+		[[ $sink != fifo ]] || opener_confined "$pid"
 		cat "$T/part2" >&6
 		exec 6>&-
 		wait_exit "$pid" 20
@@ -91,6 +101,7 @@ session() {
 		wait_until 10 grep -q . "$([[ $sink == fifo ]] && echo "$out" || echo "$T/ssa.out")" ||
 			fail "no record from the first half"
 		confined "$pid"
+		[[ $sink != fifo ]] || opener_confined "$pid"
 		if [[ $mode == socket ]]; then
 			local w
 			w=$(children "$pid")
@@ -158,13 +169,17 @@ same() {
 	true
 }
 
-@test "a FIFO reader that goes away, the FIFO made anew: the confined writer reopens it (Landlock lets it write in that directory)" {
+# reopened BIN [ENV...]: a FIFO reader that goes away, the FIFO made anew:
+# the confined writer reopens it.
+reopened() {
+	local bin=$1
+	shift
 	rm -f "$T/fifo"
 	mkfifo -m 600 "$T/fifo"
 	head -n 100 "$T/in.nmea" >"$T/a"
 	tail -n +101 "$T/in.nmea" >"$T/b"
 	mkfifo "$T/input"
-	"$VLSINK" --sink=fifo:"$T/fifo" --vehicle=bus-1 --no-supervise <"$T/input" >/dev/null 2>"$ERR" 3>&- &
+	env "$@" "$bin" --sink=fifo:"$T/fifo" --vehicle=bus-1 --no-supervise <"$T/input" >/dev/null 2>"$ERR" 3>&- &
 	local pid=$!
 	track "$pid"
 	exec 6>"$T/input"
@@ -189,6 +204,14 @@ same() {
 	[ "$status" -eq 0 ] || fail "exit $status: $(cat "$ERR")"
 	if grep -q "refused system call" "$ERR"; then fail "$(cat "$ERR")"; fi
 	[ "$(wc -l <"$T/rest")" -gt 50 ] || fail "only $(wc -l <"$T/rest") records after the reopen: $(cat "$ERR")"
+}
+
+@test "a FIFO reader that goes away, the FIFO made anew: the confined writer reopens it (through its FIFO opener)" {
+	reopened "$VLSINK"
+}
+
+@test "the same without Landlock (a kernel before 5.13)" {
+	reopened "$HOOKS" VLSINK_NO_LANDLOCK=1
 }
 
 @test "a worker that crashes under the sandbox is replaced by a fork of the confined reader" {
@@ -219,4 +242,74 @@ same() {
 	assert_output --regexp '^Seccomp:\s+0$'
 	exec 6>&-
 	wait_exit "$pid" 10
+}
+
+# fifo_probe BIN [ENV...]: one connection of BIN with the FIFO sink, the
+# confinement probe (tests/shim/probe.c) preloaded: its lines in $T/probe.
+fifo_probe() {
+	local bin=$1
+	shift
+	[[ -s $BATS_FILE_TMPDIR/probe.so ]] || fail "cannot build the probe: $(cat "$BATS_FILE_TMPDIR/probe.log")"
+	rm -f "$T/fifo"
+	mkfifo -m 600 "$T/fifo"
+	echo "a regular file beside the FIFO" >"$T/writable"
+	cat "$T/fifo" >"$T/records" 3>&- &
+	track $!
+	ssa_start --accept -- env "$@" LD_PRELOAD="$BATS_FILE_TMPDIR/probe.so" PROBE_TAG=fifo \
+		PROBE_WRITABLE="$T/writable" "$bin" --sink=fifo:"$T/fifo"
+	printf 'probe-1,2026-11-25T00:00:00Z,48.0,11.0\n' | socat -u - "TCP:127.0.0.1:$PORT"
+	wait_until 120 grep -q '^PROBE fifo done ' "$T/ssa.err" || fail "no complete probe table: $(cat "$T/ssa.err")"
+	grep '^PROBE fifo ' "$T/ssa.err" >"$T/probe"
+	wait_until 10 grep -q probe-1 "$T/records" || fail "the record did not reach the FIFO: $(cat "$T/ssa.err")"
+	[ "$(cat "$T/writable")" = "a regular file beside the FIFO" ] || fail "the file beside the FIFO was written"
+}
+
+# shut ACTION: the probe saw ACTION denied or killed.
+shut() {
+	grep -qE "^PROBE fifo $1 (denied|killed) " "$T/probe" || fail "$1: $(grep " $1 " "$T/probe")"
+}
+
+@test "FIFO sink: no file beside the FIFO, and not /proc/self/mem, can be opened for writing (the FIFO opener alone opens, and only a FIFO)" {
+	fifo_probe "$VLSINK"
+	shut write-file-beside-fifo
+	shut write-/proc/self/mem
+	# a call of the i386 ABI is judged by its architecture, not its number
+	[[ $(uname -m) != x86_64 ]] || shut i386-system-call
+	# the probe saw what it reports on
+	grep -qE '^PROBE fifo fork allowed ' "$T/probe" || fail "$(cat "$T/probe")"
+}
+
+@test "FIFO sink without Landlock (a kernel before 5.13): the same, by the filter alone" {
+	fifo_probe "$HOOKS" VLSINK_NO_LANDLOCK=1
+	shut write-file-beside-fifo
+	shut write-/proc/self/mem
+	grep -qE '^PROBE fifo fork allowed ' "$T/probe" || fail "$(cat "$T/probe")"
+	# and the FIFO, made anew, is still reopened: the reopen test above
+	# without Landlock
+}
+
+@test "the FIFO replaced by a regular file while vlsink waits to reopen it: the opener refuses it (not a FIFO), nothing written to it" {
+	rm -f "$T/fifo"
+	mkfifo -m 600 "$T/fifo"
+	mkfifo "$T/input"
+	"$VLSINK" --sink=fifo:"$T/fifo" --vehicle=bus-1 --no-supervise <"$T/input" >/dev/null 2>"$ERR" 3>&- &
+	local pid=$!
+	track "$pid"
+	exec 6>"$T/input"
+	timeout 20 head -n 5 "$T/fifo" >/dev/null 3>&- 6>&- &
+	local r1=$!
+	head -n 100 "$T/in.nmea" >&6
+	wait "$r1" || fail "the first reader got nothing"
+	tail -n +101 "$T/in.nmea" >&6
+	wait_until 10 grep -q "reader went away, waiting for another" "$ERR" ||
+		fail "the reader never went away: $(cat "$ERR")"
+	rm -f "$T/fifo"
+	echo "not for vlsink" >"$T/fifo"
+	exec 6>&-
+	wait_gone "$pid" 20 || fail "still running: $(cat "$ERR")"
+	status=$(exit_status "$pid")
+	[ "$status" -eq 74 ] || fail "exit $status: $(cat "$ERR")"
+	grep -q "fifo: not a FIFO" "$ERR" || fail "$(cat "$ERR")"
+	[ "$(cat "$T/fifo")" = "not for vlsink" ] || fail "the regular file was written"
+	if grep -q "refused system call" "$ERR"; then fail "$(cat "$ERR")"; fi
 }

@@ -133,7 +133,6 @@ int main(int argc, char **argv)
 	int supervised = opt.supervise == 1 || (opt.supervise < 0 && input_is_socket(fd));
 	struct sandbox sb = {
 		.journal = sink.kind == SINK_JOURNAL,
-		.fifo = sink.kind == SINK_FIFO ? sink.path : NULL,
 		.supervisor = supervised,
 	};
 	int r = sink_open(&sink);
@@ -144,6 +143,10 @@ int main(int argc, char **argv)
 		/* Set-up is over (a supervisor maps its ring and forks its
 		 * workers under the sandbox, so every worker inherits it). */
 		if (opt.sandbox) {
+			r = sink_fork_opener(&sink);
+			if (r < 0)
+				die(EXIT_SOFTWARE, "cannot start the FIFO opener: %s (--no-sandbox runs unconfined)",
+				    strerror(-r));
 			confine(&sb, &confined);
 			c.rp.sandbox = sandbox_describe(&confined, confined_text, sizeof(confined_text));
 		}

@@ -8,7 +8,9 @@
 /* What the process may still do once confined. */
 struct sandbox {
 	int journal;      /* Sends journal entries (a datagram socket, memfds). */
-	const char *fifo; /* Reopens this FIFO for writing (NULL: never). */
+	const char *fifo; /* Opens this FIFO for writing (NULL: never): the FIFO
+			   * opener alone (sink/opener.c). */
+	int opener;       /* Passes descriptors back over its socket. */
 	int supervisor;   /* Forks, signals and reaps its worker. */
 };
 

@@ -14,7 +14,10 @@
 #                               /tmp, /var/tmp, /dev/shm, a System V shared
 #                               memory segment (key 0x766c736b), a
 #                               world-readable file
-#                               in /home, the collector's positions file, a
+#                               in /home, a world-writable one in
+#                               /run/vlsink-probe (the probe's stand-in for
+#                               a file beside the FIFO: write-file-beside-fifo),
+#                               the collector's positions file, a
 #                               TCP (127.0.0.1:10111) and an abstract AF_UNIX
 #                               (vlsink-probe) listener in the container's
 #                               network
@@ -61,6 +64,9 @@ confine_prepare() {
 		install -d -m 0755 /home/vlsink-probe
 		echo readable >/home/vlsink-probe/readable
 		chmod 0644 /home/vlsink-probe/readable
+		install -d -m 0755 /run/vlsink-probe
+		echo writable >/run/vlsink-probe/writable
+		chmod 0666 /run/vlsink-probe/writable
 		perl -e "defined shmget(0x766c736b, 4096, 01000 | 0644) or die \"shmget: \$!\n\""
 		install -d -o vlsink -g vlsink -m 0750 /var/lib/vlsink
 		[ -e /var/lib/vlsink/positions.jsonl ] ||

@@ -32,6 +32,10 @@
  *   PROBE_MARK=NAME       a file the test put in /tmp, /var/tmp and /dev/shm:
  *                         seeing it means sharing the host's (default
  *                         vlsink-probe-mark)
+ *   PROBE_WRITABLE=PATH   a regular file the process may write, beside the
+ *                         FIFO of --sink=fifo when there is one (default
+ *                         /run/vlsink-probe/writable): opened as vlsink
+ *                         opens its FIFO
  * and a System V shared memory segment of the key 0x766c736b ("vlsk") that
  * the test made: seeing it means sharing the host's IPC namespace.
  *
@@ -123,6 +127,7 @@ static int probed;
 static const char *tag = "-";
 static pid_t peer;
 static const char *mark = "vlsink-probe-mark";
+static const char *writable = "/run/vlsink-probe/writable";
 static const char *abstract_name = "vlsink-probe";
 static struct sockaddr_in tcp_target;
 static char secret = 'v'; /* what process_vm_readv reads from the reader */
@@ -145,6 +150,12 @@ static int closed(long fd)
 static int do_open(const struct action *x)
 {
 	return closed(open(x->path, x->a | O_CLOEXEC));
+}
+
+/* With the flags vlsink opens its FIFO with, which a filter could allow. */
+static int do_open_as_fifo(const struct action *x)
+{
+	return closed(open(x->path ? x->path : writable, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
 }
 
 static int do_open_peer(const struct action *x)
@@ -464,6 +475,20 @@ static int do_mprotect_x(const struct action *x)
 	return ret(syscall(SYS_mprotect, p, 4096UL, PROT_READ | PROT_EXEC));
 }
 
+/* getpid through the i386 entry (number 20, which is writev natively): a
+ * filter that judged it by the native table would let it through. */
+static int do_compat_i386(const struct action *x)
+{
+	(void)x;
+#if defined(__x86_64__)
+	long r;
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "r8", "r9", "r10", "r11", "memory");
+	return r < 0 ? (int)-r : 0;
+#else
+	return -1;
+#endif
+}
+
 static int do_personality(const struct action *x)
 {
 	(void)x;
@@ -635,6 +660,8 @@ static const struct action actions[] = {
 	{ "mkfifo-in-/tmp", do_mknod, "/tmp", S_IFIFO, 0, 0, 0, S },
 	{ "mknod-chr-1:3-in-/tmp", do_mknod, "/tmp", S_IFCHR, 1, 3, 0, F },
 	{ "chmod-setuid-own-file", do_chmod_suid, "/tmp", 0, 0, 0, 0, F },
+	{ "write-file-beside-fifo", do_open_as_fifo, NULL, 0, 0, 0, 0, S },
+	{ "write-/proc/self/mem", do_open_as_fifo, "/proc/self/mem", 0, 0, 0, 0, S },
 	{ "chown-/etc/hostname", do_chown_same, "/etc/hostname", 0, 0, 0, 0, F },
 	{ "chmod-/etc/hostname", do_chown_same, "/etc/hostname", 1, 0, 0, 0, F },
 	/* Sockets. */
@@ -701,6 +728,7 @@ static const struct action actions[] = {
 	/* Memory, scheduling, kernel interfaces. */
 	{ "mmap-write+exec", do_mmap_wx, NULL, 0, 0, 0, 0, F },
 	{ "mprotect-to-exec", do_mprotect_x, NULL, 0, 0, 0, 0, F },
+	{ "i386-system-call", do_compat_i386, NULL, 0, 0, 0, 0, S },
 	{ "personality", do_personality, NULL, 0, 0, 0, 0, F },
 	{ "sched-fifo", do_sched_fifo, NULL, 0, 0, 0, 0, F },
 	{ "nice-below-0", do_nice, NULL, 0, 0, 0, 0, F },
@@ -817,6 +845,8 @@ __attribute__((constructor)) static void init(void)
 		peer = (pid_t)atoi(s);
 	if ((s = getenv("PROBE_MARK")) && *s)
 		mark = s;
+	if ((s = getenv("PROBE_WRITABLE")) && *s)
+		writable = s;
 	if ((s = getenv("PROBE_ABSTRACT")) && *s)
 		abstract_name = s;
 	tcp_target.sin_family = AF_INET;

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/stop.h"
 #include "vlsink/sink/sink.h"
+#include "vlsink/sink/opener.h"
 #include "vlsink/sink/sink_fifo.h"
 #include "vlsink/sink/sink_journal.h"
 
@@ -31,6 +32,7 @@ int sink_open(struct sink *s)
 
 	s->len = 0;
 	s->fd = -1;
+	s->opener = -1;
 	switch (s->kind) {
 	case SINK_JOURNAL:
 		s->cap = 0;
@@ -153,7 +155,15 @@ void sink_close(struct sink *s)
 {
 	if (s->kind == SINK_FIFO && s->fd >= 0)
 		close(s->fd);
+	if (s->opener >= 0)
+		close(s->opener);
+	s->opener = -1;
 	free(s->buf);
 	s->buf = NULL;
 	s->fd = -1;
+}
+
+int sink_fork_opener(struct sink *s)
+{
+	return s->kind == SINK_FIFO ? opener_start(&s->opener, s->path) : 0;
 }

@@ -18,6 +18,7 @@ struct sink {
 	enum out_format format;
 	const char *path; /* The FIFO. */
 	int fd;
+	int opener;       /* The FIFO opener's socket (opener.c); -1: opened here. */
 	int chunked;      /* stdout is a pipe or socket: write at most PIPE_BUF at a time. */
 	char *buf;        /* Records not yet written. */
 	size_t len, cap;
@@ -53,5 +54,8 @@ void sink_event(struct sink *s, const struct peer *peer, const struct event *ev)
  * metadata (see sink_journal.c). */
 void sink_drain(struct sink *s);
 void sink_close(struct sink *s);
+/* Before the process confines itself: the FIFO is reopened by a process of
+ * its own from then on (opener.c).  0, or a negative errno. */
+int sink_fork_opener(struct sink *s);
 
 #endif

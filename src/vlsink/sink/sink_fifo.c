@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "core/stop.h"
+#include "vlsink/sink/opener.h"
 #include "vlsink/sink/sink_fifo.h"
 
 #define RETRY_MS 200
@@ -22,12 +23,22 @@ static void pause_ms(int ms)
 	stop_poll(NULL, 0, ms);
 }
 
+/* The FIFO opened write-only, without blocking: by the opener once the
+ * process is confined.  A descriptor or a negative errno. */
+static int open_fifo(struct sink *s)
+{
+	if (s->opener >= 0)
+		return opener_open(s->opener);
+	int fd = open(s->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	return fd < 0 ? -errno : fd;
+}
+
 /* Waits for a reader and opens the FIFO; "said" tells whether the wait has
  * already been announced. */
 static int open_for_reader(struct sink *s, int said)
 {
 	for (;;) {
-		int fd = open(s->path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		int fd = open_fifo(s);
 		if (fd >= 0) {
 			struct stat st;
 			if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
@@ -42,13 +53,17 @@ static int open_for_reader(struct sink *s, int said)
 		}
 		/* ENXIO: nobody reads yet.  ENOENT: the collector's socket unit
 		 * has not created it yet.  Both are worth waiting for. */
-		if (errno != ENXIO && errno != ENOENT && errno != EINTR) {
-			int e = errno;
-			note("%s: %s", s->path, strerror(e));
+		int e = -fd;
+		if (e == EINVAL) {
+			note("%s: not a FIFO", s->path);
+			return -EINVAL;
+		}
+		if (e != ENXIO && e != ENOENT && e != EINTR) {
+			note("%s: %s", s->path, e == EPIPE ? "the FIFO opener is gone" : strerror(e));
 			return -e;
 		}
 		if (!said++)
-			note("%s: %s, waiting", s->path, errno == ENXIO ? "no reader" : "does not exist");
+			note("%s: %s, waiting", s->path, e == ENXIO ? "no reader" : "does not exist");
 		if (!stop_may_wait(&s->stop_deadline))
 			return -ETIMEDOUT;
 		pause_ms(RETRY_MS);
