@@ -214,3 +214,108 @@ worker_pid() {
 	assert_output $'2026-01-01T00:00:00.000Z\n2026-01-01T00:02:00.000Z\n2026-01-01T00:03:00.000Z'
 	summary | grep -q 'filtered (max-speed 1)'
 }
+
+# mixed_lines N [POISON...]: N lines, line i a record of time i seconds past
+# midnight (a CSV line, an RMC, a GGA, in turn, each shorter than the
+# smallest --max-line), so that a record's time names its line, merged or
+# not; the lines named are CSV lines of vehicle POISON.
+mixed_lines() {
+	python3 - "$@" <<'PY'
+import functools, sys
+n, poison = int(sys.argv[1]), set(map(int, sys.argv[2:]))
+def nmea(body):
+    return "$%s*%02X" % (body, functools.reduce(lambda a, c: a ^ ord(c), body, 0))
+for i in range(1, n + 1):
+    h, m, s = i // 3600, i // 60 % 60, i % 60
+    if i in poison or i % 3 == 1:
+        print("%s,2026-01-01T%02d:%02d:%02dZ,48.%04d,11.5" % ("POISON" if i in poison else "v1", h, m, s, i % 10000))
+    elif i % 3 == 2:
+        print(nmea("GPRMC,%02d%02d%02d,A,4807.04,N,01131.00,E,22.4,84.4,010126,," % (h, m, s)))
+    else:
+        print(nmea("GPGGA,%02d%02d%02d,4807.04,N,01131.00,E,1,08,0.9,545.4,M,,M,," % (h, m, s)))
+PY
+}
+
+# seconds: ISO times on stdin, the time's seconds past midnight on stdout.
+seconds() {
+	awk -F'[T:.]' '{ print $2 * 3600 + $3 * 60 + $4 }'
+}
+
+# once_each GOT N POISON...: GOT (record times, in seconds) holds the record
+# of every line 1..N but the poison lines, each once.  Says how many records
+# came more than once and how many extra copies there were.
+once_each() {
+	local got=$1 n=$2
+	shift 2
+	local total unique
+	total=$(wc -l <"$got")
+	unique=$(sort -un "$got" | wc -l)
+	echo "$total records, $((total - unique)) extra copies of $(sort -n "$got" | uniq -d | wc -l) records"
+	assert_equal "$((total - unique))" 0
+	# Compared quietly: a failure shows the first differences only.
+	seq 1 "$n" | grep -vxF -f <(printf '%s\n' "$@") >"$got.want"
+	sort -n "$got" | diff "$got.want" - | head -n 20 || true
+	sort -n "$got" | cmp -s "$got.want" -
+}
+
+POISON_LINES=(1000 3000 5000 7000 9000 11000 13000 15000 17000 19000)
+
+@test "stdout: poison lines with every --merge and a small or large --max-line cost those lines, no record twice" {
+	mixed_lines 20000 "${POISON_LINES[@]}" >"$T/in"
+	local merge max
+	for merge in none epoch; do
+		for max in 64 4000; do
+			echo "--merge=$merge --max-line=$max"
+			VLSINK_CRASH_ON=POISON "$HOOKS" --supervise --restart-limit=50/60 --merge="$merge" \
+				--max-line="$max" --date=2026-01-01 --format=csv <"$T/in" >"$OUT" 2>"$ERR"
+			assert_equal "$(grep -c 'quarantined (worker-crash)' "$ERR")" 10
+			cut -d, -f2 "$OUT" | seconds >"$T/got"
+			once_each "$T/got" 20000 "${POISON_LINES[@]}"
+		done
+	done
+}
+
+@test "FIFO: poison lines with every --merge and a small or large --max-line cost those lines, no record twice" {
+	mixed_lines 20000 "${POISON_LINES[@]}" >"$T/in"
+	mkfifo "$T/fifo"
+	local merge max reader
+	for merge in none epoch; do
+		for max in 64 4000; do
+			echo "--merge=$merge --max-line=$max"
+			cat "$T/fifo" >"$T/fifo.out" 3>&- &
+			track $!
+			reader=$!
+			VLSINK_CRASH_ON=POISON "$HOOKS" --supervise --restart-limit=50/60 --merge="$merge" \
+				--max-line="$max" --date=2026-01-01 --format=csv --sink=fifo:"$T/fifo" <"$T/in" >"$OUT" 2>"$ERR"
+			wait_exit "$reader" 10
+			assert_equal "$(grep -c 'quarantined (worker-crash)' "$ERR")" 10
+			cut -d, -f2 "$T/fifo.out" | seconds >"$T/got"
+			once_each "$T/got" 20000 "${POISON_LINES[@]}"
+		done
+	done
+}
+
+@test "journal: poison lines with every --merge and a small or large --max-line cost those lines, no record twice" {
+	need_private_mount
+	mixed_lines 20000 "${POISON_LINES[@]}" >"$T/in"
+	local merge max vpid
+	for merge in none epoch; do
+		for max in 64 4000; do
+			echo "--merge=$merge --max-line=$max"
+			rm -f "$T/journal"
+			VLSINK_CRASH_ON=POISON in_private_run "$HOOKS" --supervise --restart-limit=50/60 --merge="$merge" \
+				--max-line="$max" --date=2026-01-01 --sink=journal <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+			track $!
+			vpid=$!
+			wait_until 10 file_has "$ERR" 'journal socket absent, waiting'
+			fake_journal "$vpid"
+			wait_exit "$vpid" $((60 * T_SCALE))
+			assert_equal "$status" 0
+			wait_until 10 file_has "$T/journal" '^LINES_ACCEPTED='
+			kill "$BG_PID"
+			assert_equal "$(grep -c '^REJECT_REASON=worker-crash$' "$T/journal")" 10
+			sed -n 's/^FIX_TIME=//p' "$T/journal" | seconds >"$T/got"
+			once_each "$T/got" 20000 "${POISON_LINES[@]}"
+		done
+	done
+}

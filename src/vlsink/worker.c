@@ -4,6 +4,7 @@
  * its hands, a checkpoint of everything the lines built up, so that a new
  * worker goes on from there after a crash. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,9 @@
 #include "core/exits.h"
 #include "core/stop.h"
 #include "vlsink/supervise.h"
+
+/* Room for a line's records in the smallest sink buffer (the FIFO's). */
+_Static_assert(3 * RECORD_MAX <= PIPE_BUF && MAX_LINE_LIMIT + 1 <= PIPE_BUF, "a line's records must fit a batch");
 
 /* See conn.c: a held epoch closes this long after its last sentence. */
 #define MERGE_HOLD_MS 1000
@@ -129,9 +133,10 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 	uint64_t pos = k->tail_off;
 	int journal = c->sink->kind == SINK_JOURNAL, dirty = 0;
 	/* A line makes at most three records (two epochs closed and its own);
-	 * without merging, one.  Flushing before a line that might not fit
-	 * means the sink never writes in the middle of a line. */
-	size_t reserve = c->merging ? (size_t)3 * RECORD_MAX : c->opt->max_line + 1;
+	 * without merging, one.  Flushing, with a checkpoint, before a line
+	 * that might not fit means the sink never writes in the middle of a
+	 * line, so a crash can write a batch twice, never more. */
+	size_t reserve = (c->merging ? 3 : 1) * sink_record_room(c->sink, c->opt->max_line);
 
 	conn_restore(c, &k->st, w->raw[atomic_load(&sh->current)]);
 	/* A fix held at the checkpoint gets its hold time again. */

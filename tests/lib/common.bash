@@ -240,6 +240,42 @@ gen_nmea() {
 	"$gen" "$@"
 }
 
+# The journal sink without the machine's journal: a private mount namespace
+# with a fake journal socket (root only).
+#
+# in_private_run CMD...: runs CMD with an empty tmpfs over the journal
+# socket's directory, in a mount namespace of its own: the machine's journal
+# can be neither seen nor written.  Everything execs (this function, unshare,
+# bash), so the pid of "in_private_run CMD &" is the pid of CMD.
+in_private_run() {
+	exec unshare -m -- bash -c '
+		for d in /run/systemd/journal /run/systemd /run; do
+			[[ -d $d ]] && break
+		done
+		mount -t tmpfs -o mode=0755 tmpfs "$d" || exit 125
+		exec "$@"' in_private_run "$@"
+}
+
+need_private_mount() {
+	unshare -m -- mount -t tmpfs tmpfs "$BATS_TEST_TMPDIR" 2>/dev/null ||
+		skip "needs root to mount a tmpfs in a private mount namespace (unshare -m)"
+}
+
+# fake_journal PID: binds a datagram socket at the journal's path inside
+# PID's mount namespace and appends what arrives to $T/journal.  Refuses
+# unless PID's mount namespace is another than this shell's.
+fake_journal() {
+	[[ $(readlink "/proc/$1/ns/mnt") != "$(readlink /proc/self/ns/mnt)" ]] ||
+		fail "process $1 is not in a private mount namespace"
+	nsenter -t "$1" -m -- sh -c '
+		mkdir -p /run/systemd/journal &&
+		exec socat -u UNIX-RECV:/run/systemd/journal/socket,unlink-early \
+			OPEN:"$0",creat,append' "$T/journal" 3>&- 5>&- 6>&- 7>&- &
+	track $!
+	# vlsink may deliver and exit as soon as the socket appears.
+	wait_until 10 bash -c "[[ ! -e /proc/$1 ]] || nsenter -t $1 -m -- test -S /run/systemd/journal/socket"
+}
+
 # free_port: prints a TCP port on 127.0.0.1 that nobody listens on right now,
 # below the ephemeral range so that client sockets do not take it.  Callers
 # still retry on a clash (see ssa_start).

@@ -115,6 +115,11 @@ int sink_flush(struct sink *s)
 	return r;
 }
 
+size_t sink_record_room(const struct sink *s, size_t len)
+{
+	return s->format == OUT_RAW ? len + 1 : RECORD_MAX;
+}
+
 int sink_put(struct sink *s, const struct record *r, const struct origin *o, const struct peer *peer,
 	     const char *line, size_t len)
 {
@@ -122,7 +127,7 @@ int sink_put(struct sink *s, const struct record *r, const struct origin *o, con
 
 	if (s->kind == SINK_JOURNAL)
 		return journal_record(s, r, o, peer, line, len);
-	size_t need = s->format == OUT_RAW ? len + 1 : RECORD_MAX;
+	size_t need = sink_record_room(s, len);
 	if (s->cap - s->len < need && (e = sink_flush(s)) < 0)
 		return e;
 	if (s->format == OUT_RAW) {

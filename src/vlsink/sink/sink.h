@@ -45,6 +45,10 @@ struct event {
 };
 
 int sink_open(struct sink *s);
+/* What one record of a line of len bytes may take in the buffer: a caller
+ * that leaves this much room per record it may hand over never has
+ * sink_put write in between. */
+size_t sink_record_room(const struct sink *s, size_t len);
 int sink_put(struct sink *s, const struct record *r, const struct origin *o, const struct peer *peer,
 	     const char *line, size_t len);
 int sink_flush(struct sink *s);
