@@ -319,3 +319,53 @@ POISON_LINES=(1000 3000 5000 7000 9000 11000 13000 15000 17000 19000)
 		done
 	done
 }
+
+# fix_lines FIRST LAST [HELD]: an RMC and a GGA for each second FIRST..LAST
+# (one merged fix each), then, with HELD, an RMC alone of second HELD: a fix
+# held until the input ends or its hold time is up.
+fix_lines() {
+	python3 - "$@" <<'PY'
+import functools, sys
+def nmea(body):
+    return "$%s*%02X" % (body, functools.reduce(lambda a, c: a ^ ord(c), body, 0))
+def hms(i):
+    return "%02d%02d%02d" % (i // 3600, i // 60 % 60, i % 60)
+first, last = int(sys.argv[1]), int(sys.argv[2])
+for i in range(first, last + 1):
+    print(nmea("GPRMC,%s,A,4807.04,N,01131.00,E,22.4,84.4,010126,," % hms(i)))
+    print(nmea("GPGGA,%s,4807.04,N,01131.00,E,1,08,0.9,545.4,M,,M,," % hms(i)))
+if len(sys.argv) > 3:
+    print(nmea("GPRMC,%s,A,4807.04,N,01131.00,E,22.4,84.4,010126,," % hms(int(sys.argv[3]))))
+PY
+}
+
+@test "a held fix that crashes the worker when the input ends: that fix quarantined (one entry), every other fix once, exit 0" {
+	fix_lines 1 100 101 >"$T/in"
+	status=0
+	VLSINK_CRASH_ON_FIX=000141 "$HOOKS" --supervise --vehicle=bus-1 --format=csv <"$T/in" >"$OUT" 2>"$ERR" || status=$?
+	assert_equal "$status" 0
+	assert_equal "$(grep -c 'quarantined (worker-crash)' "$ERR")" 1
+	grep -q 'fix held after line 201 quarantined (worker-crash): the worker .* closing it: "\$GPRMC,000141,' "$ERR"
+	cut -d, -f2 "$OUT" | seconds >"$T/got"
+	assert_equal "$(cat "$T/got")" "$(seq 1 100)"
+	summary | grep -q ': eof: 201 accepted, 0 ignored, 0 rejected, .* 1 worker crash(es), 1 restart(s)'
+}
+
+@test "a held fix that crashes the worker when its hold time is up: that fix quarantined (one entry), the stream goes on, exit 0" {
+	mkfifo "$T/in"
+	VLSINK_CRASH_ON_FIX=000051 "$HOOKS" --supervise --vehicle=bus-1 --format=csv <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+	track $!
+	local vpid=$!
+	exec 5>"$T/in"
+	fix_lines 1 50 51 >&5
+	# Nothing more comes: the fix of second 51 is closed by its hold time.
+	wait_until 10 file_has "$ERR" 'fix held after line 101 quarantined \(worker-crash\): .* closing it: "\$GPRMC,000051,'
+	fix_lines 52 100 >&5
+	exec 5>&-
+	wait_exit "$vpid" 10
+	assert_equal "$status" 0
+	assert_equal "$(grep -c 'quarantined (worker-crash)' "$ERR")" 1
+	cut -d, -f2 "$OUT" | seconds >"$T/got"
+	assert_equal "$(cat "$T/got")" "$(seq 1 100 | grep -vx 51)"
+	summary | grep -q ': eof: 199 accepted, 0 ignored, 0 rejected, .* 1 worker crash(es), 1 restart(s)'
+}

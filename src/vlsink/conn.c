@@ -436,6 +436,21 @@ void conn_save(const struct conn *c, struct conn_state *s, char *raw)
 		memcpy(raw + (size_t)i * slot, c->merge.ep[i].raw, c->merge.ep[i].raw_len);
 }
 
+int conn_held(const struct conn *c, const struct conn_state *s, const char *raw, const char **p, size_t *n)
+{
+	if (!c->merging || !merge_pending(&s->merge))
+		return -1;
+	*p = raw + (size_t)s->merge.cur * MERGE_LINES * (c->opt->max_line + 1);
+	*n = s->merge.ep[s->merge.cur].raw_len;
+	return 0;
+}
+
+void conn_drop_held(const struct conn *c, struct conn_state *s)
+{
+	if (c->merging)
+		merge_discard(&s->merge);
+}
+
 void conn_restore(struct conn *c, const struct conn_state *s, const char *raw)
 {
 	c->session = s->session;

@@ -73,5 +73,9 @@ struct conn_state {
 size_t conn_raw_size(const struct conn *c);
 void conn_save(const struct conn *c, struct conn_state *s, char *raw);
 void conn_restore(struct conn *c, const struct conn_state *s, const char *raw);
+/* The fix held in a saved state: its lines (LF between them) in *p, *n;
+ * 0, or -1 when none is held.  conn_drop_held forgets it. */
+int conn_held(const struct conn *c, const struct conn_state *s, const char *raw, const char **p, size_t *n);
+void conn_drop_held(const struct conn *c, struct conn_state *s);
 
 #endif

@@ -161,16 +161,16 @@ static void how(int status, char *buf, size_t cap, const char **name, char *valu
 	}
 }
 
-static void quarantine_event(struct super *s, uint64_t seq, int status)
+/* One entry for what a crash cost: line seq, whose bytes are p[0, n), or
+ * the fix held after line seq (fix), whose lines they are. */
+static void quarantine_event(struct super *s, uint64_t seq, int fix, const char *p, size_t n, int status)
 {
 	struct conn *c = s->c;
 	const struct checkpoint *k = &s->w.sh->ck[atomic_load(&s->w.sh->current)];
 	char sample[SAMPLE_SIZE] = "", died[64], msg[512], text[600];
 	struct event ev = { 0 };
-	const char *p;
-	size_t n;
 
-	if (find_line(s, seq, &p, &n) == 0)
+	if (p)
 		escape_sample(sample, sizeof(sample), p, n, 0);
 	ev.priority = 3;
 	ev.vehicle = k->st.ident[0] ? k->st.ident : c->vehicle;
@@ -180,8 +180,13 @@ static void quarantine_event(struct super *s, uint64_t seq, int status)
 	ev.field[2].name = "LINE_NUMBER";
 	snprintf(ev.field[2].value, sizeof(ev.field[2].value), "%" PRIu64, seq);
 	ev.nfields = 3;
-	snprintf(msg, sizeof(msg), "line %" PRIu64 " quarantined (worker-crash): the worker %s on it: \"%s\"", seq,
-		 died, sample);
+	if (fix)
+		snprintf(msg, sizeof(msg),
+			 "fix held after line %" PRIu64 " quarantined (worker-crash): the worker %s closing it: \"%s\"",
+			 seq, died, sample);
+	else
+		snprintf(msg, sizeof(msg), "line %" PRIu64 " quarantined (worker-crash): the worker %s on it: \"%s\"",
+			 seq, died, sample);
 	snprintf(text, sizeof(text), "%s: %s", c->peer.text[0] ? c->peer.text : "stdin", msg);
 	ev.message = msg;
 	ev.text = text;
@@ -231,8 +236,10 @@ static enum fate reaped(struct super *s, int status, int fd)
 {
 	struct conn *c = s->c;
 	struct shared *sh = s->w.sh;
-	const struct checkpoint *k = &sh->ck[atomic_load(&sh->current)];
+	struct checkpoint *k = &sh->ck[atomic_load(&sh->current)];
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	const char *p = NULL;
+	size_t n = 0;
 
 	s->pid = 0;
 	if (s->pidfd >= 0)
@@ -244,10 +251,17 @@ static enum fate reaped(struct super *s, int status, int fd)
 		return W_ENDED;
 	c->rp.t.crashes++;
 	uint64_t started = atomic_load(&sh->started), done = atomic_load(&sh->done);
-	/* Died between lines (idle, flushing, checkpointing): nothing is
-	 * lost, its lines since the checkpoint are simply done again. */
-	if (started != done && started > k->tail_seq) {
-		quarantine_event(s, started, status);
+	/* Died delivering the fix held at the checkpoint: the fix is dropped
+	 * from it, or every new worker would close it again.  Died between
+	 * lines (idle, flushing, checkpointing): nothing is lost, its lines
+	 * since the checkpoint are simply done again. */
+	if (atomic_exchange(&sh->closing_fix, 0) &&
+	    conn_held(c, &k->st, s->w.raw[atomic_load(&sh->current)], &p, &n) == 0) {
+		quarantine_event(s, k->tail_seq, 1, p, n, status);
+		conn_drop_held(c, &k->st);
+	} else if (started != done && started > k->tail_seq) {
+		(void)find_line(s, started, &p, &n);
+		quarantine_event(s, started, 0, p, n, status);
 		int kept = 0;
 		for (int i = 0; i < sh->nquarantine; i++)
 			if (sh->quarantine[i] > k->tail_seq)

@@ -42,6 +42,7 @@ struct shared {
 	_Atomic int want_data;    /* Worker: asleep, to be woken by the reader. */
 	_Atomic int want_space;   /* Reader: waiting for tail to move. */
 	_Atomic int closing;      /* Reader: no more lines will come. */
+	_Atomic int closing_fix;  /* Worker: delivering the fix of the standing checkpoint. */
 	/* Written by the reader while no worker runs. */
 	uint64_t quarantine[QUARANTINE_MAX];
 	int nquarantine;

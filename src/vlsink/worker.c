@@ -30,16 +30,14 @@ _Static_assert(3 * RECORD_MAX <= PIPE_BUF && MAX_LINE_LIMIT + 1 <= PIPE_BUF, "a 
 #endif
 #endif
 
-/* Test builds only (make hooks): a line holding $VLSINK_CRASH_ON crashes
- * the worker, through a heap overflow that AddressSanitizer reports in a
- * sanitizer build, else abort().  UBSan would see the overflow first. */
-__attribute__((no_sanitize("undefined"))) static void test_hook(const char *p, size_t n)
+/* Test builds only (make hooks): a line holding $VLSINK_CRASH_ON, or a
+ * held fix closed outside any line whose lines hold $VLSINK_CRASH_ON_FIX,
+ * crashes the worker, through a heap overflow that AddressSanitizer reports
+ * in a sanitizer build, else abort().  UBSan would see the overflow first. */
+__attribute__((no_sanitize("undefined"))) static void test_hook(const char *var, const char *p, size_t n)
 {
-	static const char *marker;
-	static int looked;
+	const char *marker = getenv(var);
 
-	if (!looked++)
-		marker = getenv("VLSINK_CRASH_ON");
 	if (!marker || !*marker || !memmem(p, n, marker, strlen(marker)))
 		return;
 #ifdef HOOK_ASAN
@@ -103,6 +101,28 @@ static _Noreturn void finish(const struct worker_ctx *w, uint64_t off, int statu
 	_exit(status);
 }
 
+/* The fix held after the last line goes out (end of input, hold time up, a
+ * refused device), as a batch of its own.  It is checkpointed first, and
+ * the reader told, so that a fix whose delivery kills the worker is
+ * quarantined, not restored and closed again by every new worker. */
+static void close_held(const struct worker_ctx *w, uint64_t pos)
+{
+	struct conn *c = w->c;
+
+	if (!c->merging || !merge_pending(&c->merge))
+		return;
+	if (commit(w, pos) < 0)
+		finish(w, pos, EXIT_OUTPUT);
+	atomic_store(&w->sh->closing_fix, 1);
+#ifdef VLSINK_TEST_HOOKS
+	test_hook("VLSINK_CRASH_ON_FIX", c->merge.ep[c->merge.cur].raw, c->merge.ep[c->merge.cur].raw_len);
+#endif
+	conn_close_epoch(c);
+	atomic_store(&w->sh->closing_fix, 0);
+	if (commit(w, pos) < 0)
+		finish(w, pos, EXIT_OUTPUT);
+}
+
 /* Sleeps until the reader has framed more, or until a held epoch is due. */
 static void wait_data(const struct worker_ctx *w, uint64_t pos, int64_t wake)
 {
@@ -139,6 +159,10 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 	size_t reserve = (c->merging ? 3 : 1) * sink_record_room(c->sink, c->opt->max_line);
 
 	conn_restore(c, &k->st, w->raw[atomic_load(&sh->current)]);
+	if (c->refused) {
+		close_held(w, pos);
+		finish(w, pos, EXIT_NOPERM);
+	}
 	/* A fix held at the checkpoint gets its hold time again. */
 	c->merge_wake = c->merging && merge_pending(&c->merge) ? monotonic_ms() + MERGE_HOLD_MS : 0;
 	for (;;) {
@@ -146,7 +170,7 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 		uint64_t head = atomic_load(&sh->head);
 		if (pos == head) {
 			if (closing) {
-				conn_close_epoch(c);
+				close_held(w, pos);
 				finish(w, pos, EXIT_OK);
 			}
 			if (dirty && commit(w, pos) < 0)
@@ -154,10 +178,8 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 			dirty = 0;
 			int64_t wake = c->merging && merge_pending(&c->merge) ? c->merge_wake : 0;
 			wait_data(w, pos, wake);
-			if (wake && monotonic_ms() >= wake && atomic_load(&sh->head) == pos) {
-				conn_close_epoch(c);
-				dirty = 1;
-			}
+			if (wake && monotonic_ms() >= wake && atomic_load(&sh->head) == pos)
+				close_held(w, pos);
 			continue;
 		}
 		c->session.now_ms = realtime_ms();
@@ -182,7 +204,7 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 			} else {
 				struct lb_line l = { e + RING_HDR, len };
 #ifdef VLSINK_TEST_HOOKS
-				test_hook(l.p, l.n);
+				test_hook("VLSINK_CRASH_ON", l.p, l.n);
 #endif
 				c->proto = (enum protocol)(ev >> RING_PROTO_SHIFT);
 				conn_line(c, (enum lb_event)(ev & ((1u << RING_PROTO_SHIFT) - 1)), &l);
@@ -191,7 +213,7 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 			pos += RING_HDR + ((len + 7) & ~(uint64_t)7);
 			dirty = 1;
 			if (c->refused) {
-				conn_close_epoch(c);
+				close_held(w, pos);
 				finish(w, pos, EXIT_NOPERM);
 			}
 			/* The journal took this line's records already. */

@@ -275,6 +275,11 @@ int merge_pending(const struct merger *m)
 	return m->ep[m->cur].open;
 }
 
+void merge_discard(struct merger *m)
+{
+	reset(&m->ep[m->cur]);
+}
+
 int merge_next(struct merger *m, struct record *r, const char **raw, size_t *raw_len)
 {
 	if (!m->queued)

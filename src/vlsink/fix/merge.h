@@ -63,5 +63,7 @@ void merge_close(struct merger *m);
 int merge_next(struct merger *m, struct record *r, const char **raw, size_t *raw_len);
 /* An epoch is being filled (something to close when time is up). */
 int merge_pending(const struct merger *m);
+/* Forgets the epoch being filled, which never goes out. */
+void merge_discard(struct merger *m);
 
 #endif
