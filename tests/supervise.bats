@@ -345,7 +345,7 @@ PY
 	VLSINK_CRASH_ON_FIX=000141 "$HOOKS" --supervise --vehicle=bus-1 --format=csv <"$T/in" >"$OUT" 2>"$ERR" || status=$?
 	assert_equal "$status" 0
 	assert_equal "$(grep -c 'quarantined (worker-crash)' "$ERR")" 1
-	grep -q 'fix held after line 201 quarantined (worker-crash): the worker .* closing it: "\$GPRMC,000141,' "$ERR"
+	grep -q 'fix held after line 201 quarantined (worker-crash): the worker .* delivering it: "\$GPRMC,000141,' "$ERR"
 	cut -d, -f2 "$OUT" | seconds >"$T/got"
 	assert_equal "$(cat "$T/got")" "$(seq 1 100)"
 	summary | grep -q ': eof: 201 accepted, 0 ignored, 0 rejected, .* 1 worker crash(es), 1 restart(s)'
@@ -359,7 +359,7 @@ PY
 	exec 5>"$T/in"
 	fix_lines 1 50 51 >&5
 	# Nothing more comes: the fix of second 51 is closed by its hold time.
-	wait_until 10 file_has "$ERR" 'fix held after line 101 quarantined \(worker-crash\): .* closing it: "\$GPRMC,000051,'
+	wait_until 10 file_has "$ERR" 'fix held after line 101 quarantined \(worker-crash\): .* delivering it: "\$GPRMC,000051,'
 	fix_lines 52 100 >&5
 	exec 5>&-
 	wait_exit "$vpid" 10
@@ -368,4 +368,24 @@ PY
 	cut -d, -f2 "$OUT" | seconds >"$T/got"
 	assert_equal "$(cat "$T/got")" "$(seq 1 100 | grep -vx 51)"
 	summary | grep -q ': eof: 199 accepted, 0 ignored, 0 rejected, .* 1 worker crash(es), 1 restart(s)'
+}
+
+@test "a fix closed by a line that crashes the worker: that fix quarantined (one entry), the line and every other fix once, exit 0" {
+	fix_lines 1 100 >"$T/in"
+	local marker line first
+	# The fix of second 51 goes out when its GGA (line 102) completes it;
+	# the first fix, before the cycle is known, when the RMC of second 2
+	# (line 3) begins the next.
+	for marker in 000051:102 000001:3; do
+		line=${marker#*:} marker=${marker%:*}
+		status=0
+		VLSINK_CRASH_ON_FIX=$marker "$HOOKS" --supervise --vehicle=bus-1 --format=csv <"$T/in" >"$OUT" 2>"$ERR" || status=$?
+		assert_equal "$status" 0
+		assert_equal "$(grep -c 'quarantined (worker-crash)' "$ERR")" 1
+		grep -q "fix closed by line $line quarantined (worker-crash): the worker .* delivering it: \"\\\$GPRMC,$marker," "$ERR"
+		cut -d, -f2 "$OUT" | seconds >"$T/got"
+		first=$((10#$marker))
+		assert_equal "$(cat "$T/got")" "$(seq 1 100 | grep -vx "$first")"
+		summary | grep -q ': eof: 200 accepted, 0 ignored, 0 rejected, .* 1 worker crash(es), 1 restart(s)'
+	done
 }

@@ -64,8 +64,16 @@ static void deliver_merged(struct conn *c)
 	const char *raw;
 	size_t n;
 
-	while (merge_next(&c->merge, &r, &raw, &n))
+	while (merge_next(&c->merge, &r, &raw, &n)) {
+		unsigned k = ++c->fixes;
+		if (k < 32 && (c->fix_drop & 1u << k))
+			continue;
+		if (c->fix_watch)
+			c->fix_watch(c, k, raw, n);
 		deliver(c, &r, raw, n);
+		if (c->fix_watch)
+			c->fix_watch(c, 0, NULL, 0);
+	}
 	c->rp.t.conflicts = c->merge.conflicts;
 }
 
@@ -231,6 +239,7 @@ void conn_line(struct conn *c, enum lb_event ev, const struct lb_line *l)
 	struct tally *t = &c->rp.t;
 
 	t->lines++;
+	c->fixes = 0;
 	if (c->proto != PROTO_NMEA && c->proto != PROTO_AUTO) {
 		conn_frame(c, ev, l);
 		return;

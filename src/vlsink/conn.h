@@ -37,6 +37,12 @@ struct conn {
 	enum protocol proto;           /* PROTO_AUTO until the first bytes decide. */
 	struct reply_sink *replies;    /* Where replies are staged, or NULL: none are sent. */
 	int hangup;                    /* A reply asked to close the connection after it. */
+	/* Supervised: told before a merged fix goes out (k, from 1 in each
+	 * line) and after (0), so that a crash on a fix is told from one on
+	 * its line; the line's fixes whose bit k is in fix_drop are dropped. */
+	void (*fix_watch)(struct conn *c, unsigned k, const char *raw, size_t n);
+	const void *watch_arg;
+	unsigned fixes, fix_drop;
 };
 
 /* Sets up framing, merging and filters; -1 when out of memory. */

@@ -161,9 +161,11 @@ static void how(int status, char *buf, size_t cap, const char **name, char *valu
 	}
 }
 
-/* One entry for what a crash cost: line seq, whose bytes are p[0, n), or
- * the fix held after line seq (fix), whose lines they are. */
-static void quarantine_event(struct super *s, uint64_t seq, int fix, const char *p, size_t n, int status)
+/* What a crash cost: line seq, the fix held after it, or a fix it closed. */
+enum cost { C_LINE, C_HELD_FIX, C_FIX };
+
+/* One entry for what a crash cost; p[0, n) is the line, or the fix's lines. */
+static void quarantine_event(struct super *s, uint64_t seq, enum cost what, const char *p, size_t n, int status)
 {
 	struct conn *c = s->c;
 	const struct checkpoint *k = &s->w.sh->ck[atomic_load(&s->w.sh->current)];
@@ -180,10 +182,10 @@ static void quarantine_event(struct super *s, uint64_t seq, int fix, const char 
 	ev.field[2].name = "LINE_NUMBER";
 	snprintf(ev.field[2].value, sizeof(ev.field[2].value), "%" PRIu64, seq);
 	ev.nfields = 3;
-	if (fix)
+	if (what != C_LINE)
 		snprintf(msg, sizeof(msg),
-			 "fix held after line %" PRIu64 " quarantined (worker-crash): the worker %s closing it: \"%s\"",
-			 seq, died, sample);
+			 "fix %s line %" PRIu64 " quarantined (worker-crash): the worker %s delivering it: \"%s\"",
+			 what == C_FIX ? "closed by" : "held after", seq, died, sample);
 	else
 		snprintf(msg, sizeof(msg), "line %" PRIu64 " quarantined (worker-crash): the worker %s on it: \"%s\"",
 			 seq, died, sample);
@@ -251,23 +253,37 @@ static enum fate reaped(struct super *s, int status, int fd)
 		return W_ENDED;
 	c->rp.t.crashes++;
 	uint64_t started = atomic_load(&sh->started), done = atomic_load(&sh->done);
+	unsigned fix = atomic_exchange(&sh->fix_at, 0);
+	int kept = 0;
+	/* What lies before the checkpoint is never done again. */
+	for (int i = 0; i < sh->nquarantine; i++)
+		if (sh->quarantine[i] > k->tail_seq)
+			sh->quarantine[kept++] = sh->quarantine[i];
+	sh->nquarantine = kept;
+	kept = 0;
+	for (int i = 0; i < sh->nfix_quarantine; i++)
+		if (sh->fix_quarantine[i].line > k->tail_seq)
+			sh->fix_quarantine[kept++] = sh->fix_quarantine[i];
+	sh->nfix_quarantine = kept;
 	/* Died delivering the fix held at the checkpoint: the fix is dropped
-	 * from it, or every new worker would close it again.  Died between
-	 * lines (idle, flushing, checkpointing): nothing is lost, its lines
-	 * since the checkpoint are simply done again. */
+	 * from it, or every new worker would close it again.  Died delivering
+	 * a fix its line closed: the line is done again without that fix.
+	 * Died between lines (idle, flushing, checkpointing): nothing is
+	 * lost, its lines since the checkpoint are simply done again. */
 	if (atomic_exchange(&sh->closing_fix, 0) &&
 	    conn_held(c, &k->st, s->w.raw[atomic_load(&sh->current)], &p, &n) == 0) {
-		quarantine_event(s, k->tail_seq, 1, p, n, status);
+		quarantine_event(s, k->tail_seq, C_HELD_FIX, p, n, status);
 		conn_drop_held(c, &k->st);
+	} else if (fix && fix < 32 && started != done && started > k->tail_seq) {
+		quarantine_event(s, started, C_FIX, sh->fix_sample, sh->fix_len, status);
+		if (sh->nfix_quarantine < QUARANTINE_MAX) {
+			sh->fix_quarantine[sh->nfix_quarantine].line = started;
+			sh->fix_quarantine[sh->nfix_quarantine++].k = fix;
+		}
 	} else if (started != done && started > k->tail_seq) {
 		(void)find_line(s, started, &p, &n);
-		quarantine_event(s, started, 0, p, n, status);
-		int kept = 0;
-		for (int i = 0; i < sh->nquarantine; i++)
-			if (sh->quarantine[i] > k->tail_seq)
-				sh->quarantine[kept++] = sh->quarantine[i];
-		sh->nquarantine = kept;
-		if (kept < QUARANTINE_MAX)
+		quarantine_event(s, started, C_LINE, p, n, status);
+		if (sh->nquarantine < QUARANTINE_MAX)
 			sh->quarantine[sh->nquarantine++] = started;
 	} else {
 		char died[64], msg[200], value[16];

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/escape.h"
 #include "vlsink/conn.h"
 
 /* Framed lines waiting for the worker: what a fast sender fills between two
@@ -43,9 +44,17 @@ struct shared {
 	_Atomic int want_space;   /* Reader: waiting for tail to move. */
 	_Atomic int closing;      /* Reader: no more lines will come. */
 	_Atomic int closing_fix;  /* Worker: delivering the fix of the standing checkpoint. */
+	_Atomic unsigned fix_at;  /* Worker: delivering its line's fix number fix_at (conn.h)... */
+	size_t fix_len;           /* ... whose lines begin with fix_sample[0, fix_len). */
+	char fix_sample[SAMPLE_MAX + 1];
 	/* Written by the reader while no worker runs. */
 	uint64_t quarantine[QUARANTINE_MAX];
 	int nquarantine;
+	struct {
+		uint64_t line; /* A fix this line closed, the k-th, killed a worker. */
+		unsigned k;
+	} fix_quarantine[QUARANTINE_MAX];
+	int nfix_quarantine;
 	struct checkpoint ck[2];
 };
 

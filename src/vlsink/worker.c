@@ -31,8 +31,8 @@ _Static_assert(3 * RECORD_MAX <= PIPE_BUF && MAX_LINE_LIMIT + 1 <= PIPE_BUF, "a 
 #endif
 
 /* Test builds only (make hooks): a line holding $VLSINK_CRASH_ON, or a
- * held fix closed outside any line whose lines hold $VLSINK_CRASH_ON_FIX,
- * crashes the worker, through a heap overflow that AddressSanitizer reports
+ * merged fix whose lines hold $VLSINK_CRASH_ON_FIX as it goes out, crashes
+ * the worker, through a heap overflow that AddressSanitizer reports
  * in a sanitizer build, else abort().  UBSan would see the overflow first. */
 __attribute__((no_sanitize("undefined"))) static void test_hook(const char *var, const char *p, size_t n)
 {
@@ -101,6 +101,23 @@ static _Noreturn void finish(const struct worker_ctx *w, uint64_t off, int statu
 	_exit(status);
 }
 
+/* Before and after a merged fix goes out: which one, for the reader to
+ * quarantine if the worker dies on it. */
+static void watch_fix(struct conn *c, unsigned k, const char *raw, size_t n)
+{
+	struct shared *sh = ((const struct worker_ctx *)c->watch_arg)->sh;
+
+	if (k) {
+		sh->fix_len = n < sizeof(sh->fix_sample) ? n : sizeof(sh->fix_sample);
+		memcpy(sh->fix_sample, raw, sh->fix_len);
+	}
+	atomic_store_explicit(&sh->fix_at, k, memory_order_release);
+#ifdef VLSINK_TEST_HOOKS
+	if (k)
+		test_hook("VLSINK_CRASH_ON_FIX", raw, n);
+#endif
+}
+
 /* The fix held after the last line goes out (end of input, hold time up, a
  * refused device), as a batch of its own.  It is checkpointed first, and
  * the reader told, so that a fix whose delivery kills the worker is
@@ -114,9 +131,6 @@ static void close_held(const struct worker_ctx *w, uint64_t pos)
 	if (commit(w, pos) < 0)
 		finish(w, pos, EXIT_OUTPUT);
 	atomic_store(&w->sh->closing_fix, 1);
-#ifdef VLSINK_TEST_HOOKS
-	test_hook("VLSINK_CRASH_ON_FIX", c->merge.ep[c->merge.cur].raw, c->merge.ep[c->merge.cur].raw_len);
-#endif
 	conn_close_epoch(c);
 	atomic_store(&w->sh->closing_fix, 0);
 	if (commit(w, pos) < 0)
@@ -159,6 +173,8 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 	size_t reserve = (c->merging ? 3 : 1) * sink_record_room(c->sink, c->opt->max_line);
 
 	conn_restore(c, &k->st, w->raw[atomic_load(&sh->current)]);
+	c->fix_watch = watch_fix;
+	c->watch_arg = w;
 	if (c->refused) {
 		close_held(w, pos);
 		finish(w, pos, EXIT_NOPERM);
@@ -198,6 +214,10 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 			int skip = 0;
 			for (int i = 0; i < sh->nquarantine; i++)
 				skip |= sh->quarantine[i] == seq;
+			c->fix_drop = 0;
+			for (int i = 0; i < sh->nfix_quarantine; i++)
+				if (sh->fix_quarantine[i].line == seq)
+					c->fix_drop |= 1u << sh->fix_quarantine[i].k;
 			atomic_store_explicit(&sh->started, seq, memory_order_relaxed);
 			if (skip) {
 				conn_quarantined(c);
@@ -209,6 +229,7 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 				c->proto = (enum protocol)(ev >> RING_PROTO_SHIFT);
 				conn_line(c, (enum lb_event)(ev & ((1u << RING_PROTO_SHIFT) - 1)), &l);
 			}
+			c->fix_drop = 0;
 			atomic_store_explicit(&sh->done, seq, memory_order_release);
 			pos += RING_HDR + ((len + 7) & ~(uint64_t)7);
 			dirty = 1;
