@@ -15,7 +15,7 @@
 #include "core/stop.h"
 #include "vlsink/supervise.h"
 
-/* Room for a line's records in the smallest sink buffer (the FIFO's). */
+/* Room for an NMEA or CSV line's records in the smallest sink buffer (the FIFO's). */
 _Static_assert(3 * RECORD_MAX <= PIPE_BUF && MAX_LINE_LIMIT + 1 <= PIPE_BUF, "a line's records must fit a batch");
 
 /* See conn.c: a held epoch closes this long after its last sentence. */
@@ -101,6 +101,20 @@ static _Noreturn void finish(const struct worker_ctx *w, uint64_t off, int statu
 	_exit(status);
 }
 
+/* What a line's records may take in the sink's buffer: an NMEA or CSV line
+ * makes one record, or three when merging (two fixes it closed and its
+ * own); a tracker frame one per point.  Flushing, with a checkpoint, before
+ * a line that might not fit means the sink never writes in the middle of a
+ * line, so a crash writes at most one batch twice; only a frame of many
+ * points can outgrow the FIFO's buffer, and then it starts with it empty. */
+static size_t line_room(const struct conn *c, enum protocol proto)
+{
+	size_t records = proto != PROTO_NMEA && proto != PROTO_AUTO ? FRAME_POINTS_MAX : c->merging ? 3 : 1;
+	size_t need = records * sink_record_room(c->sink, c->opt->max_line);
+
+	return need < c->sink->cap ? need : c->sink->cap;
+}
+
 /* Before and after a merged fix goes out: which one, for the reader to
  * quarantine if the worker dies on it. */
 static void watch_fix(struct conn *c, unsigned k, const char *raw, size_t n)
@@ -166,11 +180,6 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 	const struct checkpoint *k = &sh->ck[atomic_load(&sh->current)];
 	uint64_t pos = k->tail_off;
 	int journal = c->sink->kind == SINK_JOURNAL, dirty = 0;
-	/* A line makes at most three records (two epochs closed and its own);
-	 * without merging, one.  Flushing, with a checkpoint, before a line
-	 * that might not fit means the sink never writes in the middle of a
-	 * line, so a crash can write a batch twice, never more. */
-	size_t reserve = (c->merging ? 3 : 1) * sink_record_room(c->sink, c->opt->max_line);
 
 	conn_restore(c, &k->st, w->raw[atomic_load(&sh->current)]);
 	c->fix_watch = watch_fix;
@@ -208,7 +217,9 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 				pos += RING_SIZE - pos % RING_SIZE;
 				continue;
 			}
-			if (!journal && !c->failed && c->sink->cap - c->sink->len < reserve && commit(w, pos) < 0)
+			enum protocol proto = (enum protocol)(ev >> RING_PROTO_SHIFT);
+			if (!journal && !c->failed && c->sink->cap - c->sink->len < line_room(c, proto) &&
+			    commit(w, pos) < 0)
 				continue;
 			uint64_t seq = c->rp.t.lines + 1, records = c->rp.t.records;
 			int skip = 0;
@@ -226,7 +237,7 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 #ifdef VLSINK_TEST_HOOKS
 				test_hook("VLSINK_CRASH_ON", l.p, l.n);
 #endif
-				c->proto = (enum protocol)(ev >> RING_PROTO_SHIFT);
+				c->proto = proto;
 				conn_line(c, (enum lb_event)(ev & ((1u << RING_PROTO_SHIFT) - 1)), &l);
 			}
 			c->fix_drop = 0;
