@@ -95,7 +95,8 @@ $(BUILD)/gen-nmea: tests/bench/gen-nmea.c | $(BUILD)/.dir
 $(BUILD)/vlsink-probe.so: tests/shim/probe.c | $(BUILD)/.dir
 	$(CC) $(CFLAGS) -shared -fPIC -o $@ $< -ldl
 
-# A test build with the worker's crash trigger (VLSINK_CRASH_ON, see
+# A test build with the worker's crash triggers (VLSINK_CRASH_ON and
+# VLSINK_CRASH_ON_FIX, see
 # src/vlsink/worker.c): build/hooks/vlsink, or build/san-hooks/vlsink with
 # SANITIZE.  Never installed: the installed binary has no such trigger.
 HOOKS_BUILD = $(if $(SANITIZE),build/san-hooks,build/hooks)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # Supervision: a reader that owns the connection and a worker that it
 # restarts.  The crashes come from the test build's trigger (make hooks:
-# VLSINK_CRASH_ON=MARKER makes the worker crash on a line holding MARKER),
-# or from signals sent to the worker from outside.
+# VLSINK_CRASH_ON=MARKER makes the worker crash on a line holding MARKER,
+# VLSINK_CRASH_ON_FIX=MARKER on a merged fix whose lines hold it as it goes
+# out), or from signals sent to the worker from outside.
 
 load 'lib/common'
 
