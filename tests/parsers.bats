@@ -47,13 +47,21 @@ repeat() {
 	cases filter
 }
 
+@test "h02.cases" {
+	cases h02
+}
+
+@test "gps103.cases" {
+	cases gps103
+}
+
 @test "no case file is left out of this suite" {
 	local f names=""
 	for f in "$BATS_TEST_DIRNAME"/cases/*.cases; do
 		f=${f##*/}
 		names+="${f%.cases} "
 	done
-	assert_equal "$names" "csv filter ident merge nmea tpv "
+	assert_equal "$names" "csv filter gps103 h02 ident merge nmea tpv "
 }
 
 @test "an RMC of 3990 commas fits --max-line=4000 and is a syntax error" {

@@ -209,6 +209,59 @@ int scan_epoch(const char *p, size_t n, int64_t *ms)
 	return 0;
 }
 
+int scan_split(const char *p, size_t n, char sep, struct scan_fields *f)
+{
+	size_t start = 0;
+
+	f->count = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && p[i] != sep)
+			continue;
+		if (f->count == SCAN_FIELDS_MAX)
+			return -1;
+		f->p[f->count] = p + start;
+		f->n[f->count] = i - start;
+		f->count++;
+		start = i + 1;
+	}
+	return 0;
+}
+
+int scan_is(const struct scan_fields *f, unsigned i, const char *word)
+{
+	size_t len = strlen(word);
+
+	return i < f->count && f->n[i] == len && memcmp(f->p[i], word, len) == 0;
+}
+
+/* ddmm.mmmm, degrees times 100 plus minutes, unsigned: the coordinate of
+ * NMEA and of the trackers that copy it.  The digits before the point are
+ * counted because their number tells this form from decimal degrees.  Returns
+ * 0, -1 when the text does not scan, -2 when the minutes reach 60 or the value
+ * passes lim degrees. */
+int scan_ddmm(const char *p, size_t n, size_t min_digits, size_t max_digits, double lim, double *deg)
+{
+	double v;
+
+	if (n == 0 || p[0] == '-' || p[0] == '+' || scan_decimal(p, n, &v))
+		return -1;
+	/* Checked before the conversion below, which would overflow an int
+	 * on the eighteen digits that scan_decimal lets through. */
+	if (v >= (lim + 1) * 100)
+		return -2;
+	const char *dot = memchr(p, '.', n);
+	size_t digits = dot ? (size_t)(dot - p) : n;
+	if (digits < min_digits || digits > max_digits)
+		return -1;
+	double d = (double)(int)(v / 100);
+	double min = v - d * 100;
+	v = d + min / 60;
+	if (min >= 60 || v > lim)
+		return -2;
+	*deg = v;
+	return 0;
+}
+
 /* Ids go into journal fields and JSON unescaped, so only a safe alphabet is
  * taken: letters, digits and . _ - : @ */
 int scan_vehicle(const char *p, size_t n, char *out)

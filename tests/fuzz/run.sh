@@ -9,7 +9,8 @@
 #                    through its harness (named by the file's prefix); no fuzzing
 #   --jobs N         run N harnesses at a time (default 1)
 #   --keep-corpus    start from the work corpus of the last run, not afresh
-#   --only LIST      comma-separated harnesses (linebuf,framer,nmea,tpv,csv,line,json,merge,devices,proxy)
+#   --only LIST      comma-separated harnesses (linebuf,framer,nmea,tpv,csv,line,json,merge,devices,
+#                    proxy,h02,gps103)
 #
 # Prints, per harness: executions, exec/s, coverage (cov: edges, ft:
 # features) and crashes.  Exits 1 if a harness crashed or a replay failed,
@@ -35,7 +36,7 @@ while (($#)); do
 	--keep-corpus) keep=1 ;;
 	--only) only=${2:?--only needs a list}; shift ;;
 	--only=*) only=${1#*=} ;;
-	-h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) seconds=$1 ;;
 	esac
@@ -49,7 +50,7 @@ CORE_PURE=(src/core/scan.c src/core/calendar.c src/core/format.c src/core/record
 PARSE_SRCS=(src/vlsink/parse/parse.c src/vlsink/parse/nmea.c src/vlsink/parse/tpv.c src/vlsink/parse/csv.c "${CORE_PURE[@]}")
 JSON_FLAGS=(-DHAVE_JSON_VALID)
 
-harnesses=(linebuf framer nmea tpv csv line json merge devices proxy)
+harnesses=(linebuf framer nmea tpv csv line json merge devices proxy h02 gps103)
 if [[ -n $only ]]; then
 	IFS=, read -ra want <<<"$only"
 	for h in "${want[@]}"; do
@@ -65,6 +66,7 @@ srcs_for() {
 	merge) echo "${PARSE_SRCS[@]}" src/vlsink/fix/merge.c ;;
 	devices) echo src/vlsink/devices.c src/core/scan.c src/core/calendar.c ;;
 	proxy) echo src/vlsink/parse/proxy.c ;;
+	h02 | gps103) echo "src/vlsink/parse/$1.c" "${CORE_PURE[@]}" ;;
 	*) echo "${PARSE_SRCS[@]}" ;;
 	esac
 }
@@ -78,6 +80,8 @@ dict_for() {
 	framer) echo "$FUZZ/dict/framer.dict" ;;
 	devices) echo "$FUZZ/dict/devices.dict" ;;
 	proxy) echo "$FUZZ/dict/proxy.dict" ;;
+	h02) echo "$FUZZ/dict/h02.dict" ;;
+	gps103) echo "$FUZZ/dict/gps103.dict" ;;
 	esac
 }
 
@@ -90,7 +94,7 @@ build() {
 	[[ $h != linebuf ]] && flags=("${JSON_FLAGS[@]}")
 	if [[ -x $bin ]]; then
 		local stale=0
-		for f in "$FUZZ/fuzz-$h.c" "$FUZZ/check.h" "$FUZZ/fuzz.h" "$0" src/*/*.h $(srcs_for "$h"); do
+		for f in "$FUZZ/fuzz-$h.c" "$FUZZ"/*.h "$0" src/*/*.h $(srcs_for "$h"); do
 			[[ $f -nt $bin ]] && stale=1
 		done
 		((stale)) || return 0

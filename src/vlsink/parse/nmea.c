@@ -95,19 +95,9 @@ static enum reason coordinate(const char *p, size_t n, const char *h, size_t hn,
 		return R_SYNTAX;
 	if (hn != 1 || (h[0] != pos && h[0] != neg))
 		return R_SYNTAX;
-	/* Checked before the conversion below, which would overflow an int
-	 * on the eighteen digits that scan_decimal lets through. */
-	if (v >= (lim + 1) * 100)
-		return R_OUT_OF_RANGE;
-	const char *dot = memchr(p, '.', n);
-	size_t digits = dot ? (size_t)(dot - p) : n;
-	if (digits < 3 || digits > max_digits)
-		return R_SYNTAX;
-	double deg = (double)(int)(v / 100);
-	double min = v - deg * 100;
-	v = deg + min / 60;
-	if (min >= 60 || v > lim)
-		return R_OUT_OF_RANGE;
+	int rc = scan_ddmm(p, n, 3, max_digits, lim, &v);
+	if (rc)
+		return rc == -2 ? R_OUT_OF_RANGE : R_SYNTAX;
 	*out = h[0] == neg ? -v : v;
 	return R_NONE;
 }
