@@ -66,7 +66,7 @@ srcs_for() {
 	merge) echo "${PARSE_SRCS[@]}" src/vlsink/fix/merge.c ;;
 	devices) echo src/vlsink/devices.c src/core/scan.c src/core/calendar.c ;;
 	proxy) echo src/vlsink/parse/proxy.c ;;
-	h02 | gps103) echo "src/vlsink/parse/$1.c" "${CORE_PURE[@]}" ;;
+	h02 | gps103) echo "src/vlsink/parse/$1.c" "${PARSE_SRCS[@]}" ;;
 	*) echo "${PARSE_SRCS[@]}" ;;
 	esac
 }

@@ -238,6 +238,7 @@ enum verdict gps103_parse(const struct session *s, const char *p, size_t n, stru
 		r->have = 0;
 		return reject(out, why);
 	}
+	rollover_fix(s, &out->rec[0]);
 	out->nrec = 1;
 	return V_RECORD;
 }

@@ -239,6 +239,7 @@ enum verdict h02_parse(const struct session *s, const char *p, size_t n, struct 
 		return reject(out, why);
 	}
 	r->vehicle[0] = '\0';
+	rollover_fix(s, &out->rec[0]);
 	out->nrec = 1;
 	return V_RECORD;
 }

@@ -11,8 +11,6 @@
 /* GPS counts weeks in ten bits, so a receiver that does not know which
  * 1024-week era it is in reports dates 1024 weeks back after a rollover; the
  * last one was at 2019-04-07T00:00Z (day 17993 of the Unix epoch). */
-#define ROLLOVER_MS (MS_PER_DAY * 7 * 1024)
-#define LAST_ROLLOVER_MS (MS_PER_DAY * 17993)
 
 /* A knot is one nautical mile (1852 m) an hour, exactly. */
 #define KNOT (1852.0 / 3600.0)
@@ -238,16 +236,7 @@ static enum reason rmc(struct session *s, const struct fields *f, struct record 
 		return R_BAD_TIME;
 	r->time_ms = days_from_civil(year, m, d) * MS_PER_DAY + tod;
 	r->have |= HAVE_TIME;
-	/* A date before the last rollover is moved forward 1024 weeks at a time
-	 * (twice for receivers from before 1999) while that does not put it in
-	 * the future: the clock plus a day, for a receiver ahead of a slow
-	 * host clock.  Fixes really that old stay, as their moved date would
-	 * still be to come. */
-	while (!s->keep_rollover && r->time_ms < LAST_ROLLOVER_MS &&
-	       r->time_ms + ROLLOVER_MS <= s->now_ms + MS_PER_DAY) {
-		r->time_ms += ROLLOVER_MS;
-		r->have |= ROLLOVER_FIXED;
-	}
+	rollover_fix(s, r);
 	s->not_before_ms = r->time_ms - DATE_SLACK_MS;
 	s->dated = 1;
 	r->format = SRC_NMEA_RMC;

@@ -28,6 +28,11 @@ struct parse_out {
 	enum reason why;          /* Set by V_REJECT. */
 };
 
+/* A GPS date before the last week rollover (2019-04-07) is moved forward
+ * 1024 weeks at a time while that does not put it in the future, unless
+ * --rollover=keep; the record is marked.  Every protocol dated by a GPS
+ * receiver calls it. */
+void rollover_fix(const struct session *s, struct record *r);
 enum verdict parse_line(struct session *s, const char *p, size_t n, struct parse_out *out);
 /* A line over --max-line, from its first bytes: V_IGNORED or V_REJECT. */
 enum verdict parse_overlong(const char *p, size_t n);
