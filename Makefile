@@ -57,7 +57,7 @@ DEB_TEST  = bats bats-assert bats-support socat jq systemd-container gpsd-client
             iproute2 psmisc time cppcheck clang clang-tidy libclang-rt-14-dev valgrind \
             man-db systemd-journal-remote libxml2-utils python3 \
             postgresql-15 postgresql-client-15 openbsd-inetd ucspi-tcp openssl curl \
-            $(DEB_PACKAGE) $(DEB_BALANCER_LIBS)
+            debootstrap $(DEB_PACKAGE) $(DEB_BALANCER_LIBS)
 # What `make deb` needs (dpkg-buildpackage, debhelper's dh, lintian), beyond
 # DEB_BUILD; tests/deb.bats builds the package too.
 DEB_PACKAGE = debhelper dpkg-dev build-essential lintian
@@ -65,7 +65,7 @@ DEB_PACKAGE = debhelper dpkg-dev build-essential lintian
 # unpacks (the packages themselves are not installed: see there).
 DEB_BALANCER_LIBS = liblua5.3-0 libopentracing-c-wrapper0 libpcre2-8-0 libssl3 zlib1g
 
-.PHONY: hooks all deps deps-test deb deps-deb deps-fuzz deps-xinetd deps-gpsd deps-balancers bench-systemd confine-table soak check check-harness test run bench install uninstall clean lint fuzz
+.PHONY: hooks all deps deps-test deps-trixie check-trixie deb deps-deb deps-fuzz deps-xinetd deps-gpsd deps-balancers bench-systemd confine-table soak check check-harness test run bench install uninstall clean lint fuzz
 
 REPLAY    = $(BUILD)/vlsink-replay
 
@@ -112,7 +112,17 @@ deps:
 
 deps-test:
 	@scripts/deps.sh $(DEB_BUILD) $(DEB_TEST)
-	@$(MAKE) -s deps-xinetd deps-gpsd deps-balancers
+	@$(MAKE) -s deps-xinetd deps-gpsd deps-balancers deps-trixie
+
+# The Debian 13 (trixie, systemd 257) root the container suites boot with
+# CT_RELEASE=trixie: debootstrap from the archive apt already uses, kept in
+# /var/cache/vlsink-tests (scripts/ct-root.sh; minutes once per machine).
+# An unreachable archive is not an error here: the trixie suites then skip,
+# saying so.
+deps-trixie:
+	@scripts/deps.sh debootstrap
+	@out=$$(scripts/ct-root.sh trixie); rc=$$?; \
+	    if [ $$rc -eq 2 ]; then echo "deps: $$out; the trixie suites will skip"; else exit $$rc; fi
 
 # xinetd conflicts with openbsd-inetd as a package, so its binary is unpacked
 # into build/deps for the examples test instead of being installed.
@@ -153,10 +163,22 @@ check: deps-test
 	$(MAKE) lint
 	$(MAKE) WERROR=1 all $(BUILD)/gen-nmea
 	VLSINK=$(abspath $(BIN)) bats --print-output-on-failure tests
+	$(MAKE) check-trixie
 	$(MAKE) WERROR=1 SANITIZE=address,undefined all
 	VLSINK=$(abspath build/san/vlsink) VLSINK_COLLECT=$(abspath build/san/vlsink-collect) \
 	    VLSINK_EXPORT=$(abspath build/san/vlsink-export) VLSINK_SANITIZED=1 \
 	    bats --print-output-on-failure tests
+
+# The suites that run vlsink under a real systemd, a second time on a
+# Debian 13 root (systemd 257; tests/lib/container.bash, CT_RELEASE): the
+# package, the units and the fleet storm, the FIFO and the collector, the
+# journal sink, the confinement probe. Normal build only; test names start
+# with [trixie].
+TRIXIE_SUITES = tests/deb.bats tests/systemd.bats tests/journal.bats tests/confine.bats
+check-trixie: deps-trixie
+	$(MAKE) WERROR=1 all
+	CT_RELEASE=trixie BATS_TEST_NAME_PREFIX='[trixie] ' VLSINK=$(abspath $(BIN)) \
+	    bats --print-output-on-failure $(TRIXIE_SUITES)
 
 test: all
 	VLSINK=$(abspath $(BIN)) bats tests

@@ -307,8 +307,7 @@ bg_err_has() { # NAME TEXT
 @test "systemctl restart systemd-journald in the middle of a stream loses no record" {
 	local v
 	v=$(e2e_vid restart)
-	e2e_journald_restart_check restart "$v" \
-		"python3 $E2E_CLIENT gen csv $v 5000 --pace 100:0.05 | $VL --sink=journal"
+	e2e_journald_restart_check restart "$v" "$VL --sink=journal"
 }
 
 # An entry larger than the socket buffer: sendmsg fails with EMSGSIZE (the

@@ -35,7 +35,8 @@
 #                        journald. On any failure: prints the nspawn log tail
 #                        on stderr, cleans up (ct_stop) and returns 1.
 #                        Exports CT_ROOT CT_LEADER CT_NSPAWN_PID CT_LOG
-#                        CT_NAME CT_DIR CT_MNTNS CT_BOOT_MS (boot time).
+#                        CT_NAME CT_DIR CT_MNTNS CT_BOOT_MS (boot time)
+#                        CT_RELEASE_NAME CT_SYSTEMD_VERSION (252, 257...).
 #   ct_exec CMD...       run CMD inside the container (all namespaces of the
 #                        container's PID 1, clean environment, cwd /); exit
 #                        status of CMD is returned (128+N if killed by signal
@@ -55,14 +56,22 @@
 #                        mounted container root.
 #   ct_wait_until SECS CMD...  retry CMD (host side; wrap with ct_exec/ct_sh
 #                        for inside) every 0.1 s until it succeeds or SECS pass.
-#   ct_stop [CT_DIR]     power off, wait, kill if needed, unmount, remove temp
+#   ct_stop [CT_DIR]     power off, wait while it makes progress, kill if it
+#                        stalls, unmount, remove temp
 #                        dirs. Idempotent; safe after a half-failed ct_start.
 #                        With an argument it cleans up a left-over state dir
 #                        (e.g. from a bats run killed with SIGKILL):
 #                          for d in /tmp/vlsink-ct.*; do ct_stop "$d"; done
 #
-# Knobs (environment, read by ct_start):
-#   CT_BOOT_TIMEOUT (60)  CT_STOP_TIMEOUT (15)  CT_TMPFS_SIZE (e.g. 1G; kernel
+# Knobs (environment, read by ct_can_run and ct_start):
+#   CT_RELEASE (empty or the host's codename: an overlay of the host's own /,
+#   Debian 12 / systemd 252 here; another suite, e.g. trixie: an overlay of
+#   the root scripts/ct-root.sh keeps in /var/cache/vlsink-tests, built by
+#   `make deps-trixie`, or by ct_can_run when missing; when the archive
+#   cannot be reached ct_can_run gives that as the reason to skip).
+#   CT_RELEASE_NAME is exported: the release the container booted.
+#   CT_BOOT_TIMEOUT (60)  CT_STOP_TIMEOUT (15: seconds the powering-off
+#   container may go without one process fewer)  CT_TMPFS_SIZE (e.g. 1G; kernel
 #   default 50% RAM)  CT_TMPDIR (/tmp)  CT_MASK (default list below, replaces)
 #   CT_EXTRA_MASK (appended)  CT_NSPAWN_ARGS (extra nspawn args, word-split)
 #   CT_PREBOOT (name of a function run after the overlay is mounted and
@@ -77,6 +86,12 @@
 #     binary in with ct_copy_in if a test depends on a fresh build).
 #     Any separate mount (none here besides /proc,/sys,/dev...) would be
 #     invisible: overlay lowerdir=/ does not cross mount points.
+#   * With CT_RELEASE=trixie (any root other than the host's) nothing of the
+#     host's disk is visible inside, /work included: bring files in with
+#     ct_copy_in, ct_write or ct_install. The host builds on Debian 12
+#     (glibc 2.36, libsystemd 252) run there unchanged (newer libraries).
+#     Host tools never run inside: every command of ct_exec is the root's
+#     own (systemd 257's systemctl, journalctl, systemd-sysusers...).
 #   * nspawn mounts a fresh tmpfs on /tmp and /run inside the container:
 #     host /tmp (including $BATS_TEST_TMPDIR, $BATS_FILE_TMPDIR) is NOT
 #     visible inside, and files written to $CT_ROOT/tmp or $CT_ROOT/run are
@@ -104,6 +119,32 @@ e2scrub_all.timer e2scrub_reap.service fstrim.timer \
 systemd-timesyncd.service systemd-networkd-wait-online.service}"
 
 _ct_err() { printf 'container.bash: %s\n' "$*" >&2; }
+
+_CT_TOP=$(cd "${BASH_SOURCE[0]%/*}/../.." && pwd)
+
+# _ct_host_release: the codename of the host's own root (bookworm here)
+_ct_host_release() {
+	# shellcheck disable=SC1091
+	(. /etc/os-release && printf '%s\n' "${VERSION_CODENAME:-}")
+}
+
+# _ct_release: the release CT_RELEASE asks for (the host's when empty)
+_ct_release() {
+	printf '%s\n' "${CT_RELEASE:-$(_ct_host_release)}"
+}
+
+# _ct_lower: the overlay's lower layer for CT_RELEASE on stdout: / for the
+# host's own release, else the complete cached root of that suite (fails,
+# with the reason on stdout, when there is none)
+_ct_lower() {
+	local rel
+	rel=$(_ct_release)
+	if [[ $rel == "$(_ct_host_release)" ]]; then
+		echo /
+	else
+		"$_CT_TOP/scripts/ct-root.sh" --check "$rel"
+	fi
+}
 
 _ct_now_ms() {
 	local t=${EPOCHREALTIME/[.,]/}
@@ -145,6 +186,42 @@ _ct_state_get() { # DIR KEY
 	cat "$1/$2" 2>/dev/null || true
 }
 
+# _ct_cgroup_dirs NAME: the cgroups (one per hierarchy systemd uses) that
+# the container NAME gets for itself, under this process's own. nspawn with
+# --keep-unit puts its "supervisor" and "payload" cgroups under the cgroup
+# it starts in; on this machine every process is in the root cgroup, so two
+# containers booted at the same time (other suites, other clones) would
+# share /payload, and each PID 1 would create and prune the other's unit
+# cgroups: measured on systemd 257, an Accept=yes instance whose cgroup went
+# away under it failed with "Failed to spawn executor: No such file or
+# directory". Nothing when a systemd runs the host: the tree is its own.
+_ct_cgroup_dirs() {
+	local name=$1 _ ctrl path
+	[[ -d /run/systemd/system ]] && return 0
+	while IFS=: read -r _ ctrl path; do
+		path=${path%/}
+		if [[ $ctrl == name=systemd && -f /sys/fs/cgroup/systemd/cgroup.procs ]]; then
+			echo "/sys/fs/cgroup/systemd$path/vlsink-ct-$name"
+		elif [[ -z $ctrl && -f /sys/fs/cgroup/unified/cgroup.procs ]]; then
+			echo "/sys/fs/cgroup/unified$path/vlsink-ct-$name"
+		elif [[ -z $ctrl && -f /sys/fs/cgroup/cgroup.procs ]]; then
+			echo "/sys/fs/cgroup$path/vlsink-ct-$name"
+		fi
+	done </proc/self/cgroup
+}
+
+# _ct_cgroup_remove FILE: removes the cgroups listed in FILE, innermost
+# first (rmdir only: a cgroup still holding a process stays)
+_ct_cgroup_remove() {
+	local c
+	[[ -s $1 ]] || return 0
+	while IFS= read -r c; do
+		[[ $c == /sys/fs/cgroup/*/vlsink-ct-* && -d $c ]] || continue
+		find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
+		[[ ! -d $c ]] || _ct_err "ct_stop: cgroup $c still in use, left in place"
+	done <"$1"
+}
+
 # ---------------------------------------------------------------------------
 
 ct_can_run() {
@@ -164,12 +241,28 @@ _ct_can_run_impl() {
 			return 1
 		fi
 	done
-	if [[ ! -x /lib/systemd/systemd ]]; then
-		echo "container tests need /lib/systemd/systemd on the host root"
+	local rel lower out rc=0
+	rel=$(_ct_release)
+	if [[ $rel == "$(_ct_host_release)" ]]; then
+		lower=/
+	else
+		# Builds the root when it is missing (minutes, once per machine).
+		# Only an unreachable archive (status 2) is a reason to skip; a
+		# failed build is reported by ct_start, which then finds no root.
+		out=$("$_CT_TOP/scripts/ct-root.sh" "$rel") || rc=$?
+		if ((rc == 2)); then
+			echo "CT_RELEASE=$rel: $out"
+			return 1
+		fi
+		((rc == 0)) || return 0
+		lower=$out
+	fi
+	if [[ ! -x $lower/lib/systemd/systemd ]]; then
+		echo "container tests need /lib/systemd/systemd in $lower"
 		return 1
 	fi
-	# trial: tmpfs + overlay of /
-	local d rc=0 why=
+	# trial: tmpfs + overlay of the lower layer
+	local d why=
 	d=$(mktemp -d "${CT_TMPDIR:-/tmp}/vlsink-ct-probe.XXXXXX") || {
 		echo "mktemp failed"
 		return 1
@@ -181,11 +274,11 @@ _ct_can_run_impl() {
 	else
 		mkdir "$d/t/upper" "$d/t/work"
 		if ! mount -t overlay vlsink-ct-probe \
-			-o "lowerdir=/,upperdir=$d/t/upper,workdir=$d/t/work" "$d/m" 2>/dev/null; then
-			why="cannot mount an overlay of / (overlayfs missing or not permitted)"
+			-o "lowerdir=$lower,upperdir=$d/t/upper,workdir=$d/t/work" "$d/m" 2>/dev/null; then
+			why="cannot mount an overlay of $lower (overlayfs missing or not permitted)"
 			rc=1
 		elif [[ ! -x $d/m/lib/systemd/systemd ]]; then
-			why="overlay of / does not show /lib/systemd/systemd"
+			why="overlay of $lower does not show /lib/systemd/systemd"
 			rc=1
 		fi
 		mountpoint -q "$d/m" && { umount "$d/m" || umount -l "$d/m"; }
@@ -216,21 +309,26 @@ ct_start() {
 }
 
 _ct_start_impl() {
-	local t0 deadline now base name unit out rc i
+	local t0 deadline now base name unit out rc i lower rel
 	t0=$(_ct_now_ms)
 	deadline=$((t0 + ${CT_BOOT_TIMEOUT:-60} * 1000))
+	rel=$(_ct_release)
+	lower=$(_ct_lower) || {
+		_ct_err "CT_RELEASE=$rel: $lower"
+		return 1
+	}
 
 	base=$(mktemp -d "${CT_TMPDIR:-/tmp}/vlsink-ct.XXXXXX") || return 1
 	name=$(printf 'vlsink-%s-%s' "$$" "${base##*.}" | tr '[:upper:]' '[:lower:]')
 	export CT_DIR=$base CT_NAME=$name CT_ROOT=$base/root CT_LOG=$base/nspawn.log
-	export CT_NSPAWN_PID='' CT_LEADER=''
+	export CT_NSPAWN_PID='' CT_LEADER='' CT_RELEASE_NAME=$rel
 	printf '%s\n' "$name" >"$base/name" || return 1
 	mkdir "$base/tmpfs" "$base/root" || return 1
 
 	mount -t tmpfs -o "mode=0755${CT_TMPFS_SIZE:+,size=$CT_TMPFS_SIZE}" vlsink-ct "$base/tmpfs" || return 1
 	mkdir "$base/tmpfs/upper" "$base/tmpfs/work" || return 1
 	mount -t overlay vlsink-ct \
-		-o "lowerdir=/,upperdir=$base/tmpfs/upper,workdir=$base/tmpfs/work" "$CT_ROOT" || return 1
+		-o "lowerdir=$lower,upperdir=$base/tmpfs/upper,workdir=$base/tmpfs/work" "$CT_ROOT" || return 1
 
 	# --- pre-boot configuration, all landing in the tmpfs upper layer -----
 	# own machine id: the container's journal lives in /run/log/journal/<id>
@@ -265,12 +363,28 @@ _ct_start_impl() {
 		args+=("systemd.mask=$unit")
 	done
 
+	# This host mounts the hybrid cgroup hierarchy, which the host's nspawn
+	# passes on. systemd 256 and later deprecate cgroup v1 and a Debian 13
+	# host runs the unified hierarchy only: a root of another release gets
+	# cgroup v2, as on its own hosts.
+	local -a envs=(SYSTEMD_COLORS=0)
+	[[ $lower == / ]] || envs+=(SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1)
+
+	local cg
+	_ct_cgroup_dirs "$name" >"$base/cgroups" || return 1
+	while IFS= read -r cg; do
+		mkdir "$cg" || { _ct_err "cannot create the cgroup $cg"; return 1; }
+	done <"$base/cgroups"
+
 	# setsid --fork: nspawn gets its own session, is not a child of the bats
 	# process (no job-control surprises) and is reparented to init; the
-	# inner bash writes the pid nspawn will have (exec keeps it). fds 3-9 are
-	# closed so bats never waits on the container.
-	SYSTEMD_COLORS=0 setsid --fork bash -c 'echo $$ >"$1" && exec "${@:2}"' ct-launch \
-		"$base/nspawn.pid" systemd-nspawn "${args[@]}" \
+	# inner bash writes the pid nspawn will have (exec keeps it) and moves
+	# into the container's own cgroups. fds 3-9 are closed so bats never
+	# waits on the container.
+	env "${envs[@]}" setsid --fork bash -c 'echo $$ >"$1" &&
+		while IFS= read -r c; do echo $$ >"$c/cgroup.procs" || exit 1; done <"$2" &&
+		exec "${@:3}"' ct-launch \
+		"$base/nspawn.pid" "$base/cgroups" systemd-nspawn "${args[@]}" \
 		</dev/null >"$CT_LOG" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
 	for ((i = 0; i < 100; i++)); do
 		[[ -s $base/nspawn.pid ]] && break
@@ -335,6 +449,11 @@ _ct_start_impl() {
 	ct_exec test -S /run/systemd/journal/socket ||
 		{ _ct_err "no /run/systemd/journal/socket in the container"; return 1; }
 
+	# systemd's major version inside (252 on bookworm, 257 on trixie), for
+	# tests whose expectations differ between them
+	CT_SYSTEMD_VERSION=$(ct_exec systemctl --version | awk 'NR == 1 { print $2 }')
+	[[ $CT_SYSTEMD_VERSION =~ ^[0-9]+$ ]] || { _ct_err "no systemd version from the container"; return 1; }
+	export CT_SYSTEMD_VERSION
 	export CT_BOOT_MS=$(($(_ct_now_ms) - t0))
 	return 0
 }
@@ -436,7 +555,8 @@ ct_stop() {
 		_ct_stop_impl "$dir" || true
 	fi
 	if [[ -z ${1:-} || ${1:-} == "${CT_DIR:-}" ]]; then
-		unset CT_DIR CT_ROOT CT_LEADER CT_NSPAWN_PID CT_LOG CT_NAME CT_MNTNS CT_BOOT_MS
+		unset CT_DIR CT_ROOT CT_LEADER CT_NSPAWN_PID CT_LOG CT_NAME CT_MNTNS CT_BOOT_MS \
+			CT_RELEASE_NAME CT_SYSTEMD_VERSION
 	fi
 	return 0
 }
@@ -446,6 +566,35 @@ _ct_wait_gone() { # PID MS
 	while _ct_pid_alive "$1"; do
 		(($(_ct_now_ms) < end)) || return 1
 		sleep 0.05
+	done
+}
+
+# _ct_procs LEADER MNTNS: how many processes the container has, from the
+# /proc it mounted (one directory read, however many processes); 0 once
+# PID 1 is gone or has unmounted it
+_ct_procs() {
+	local -a p=()
+	_ct_is_our_leader "$1" "$2" && p=("/proc/$1/root/proc/"[0-9]*)
+	[[ -e ${p[0]:-} ]] || p=()
+	echo "${#p[@]}"
+}
+
+# _ct_wait_poweroff NSPAWN LEADER MNTNS MS: waits for nspawn to exit while the
+# container makes progress: MS is how long its process count may stay
+# without falling. A powering-off systemd stops every unit first; how long
+# that takes grows with their number (1000 connection instances: 7-10 s on
+# systemd 252, 24-28 s on 257, NOTES-systemd.md), so no fixed limit fits.
+_ct_wait_poweroff() {
+	local pid=$1 leader=$2 ns=$3 idle=$4 n last='' end
+	end=$(($(_ct_now_ms) + idle))
+	while _ct_pid_alive "$pid"; do
+		n=$(_ct_procs "$leader" "$ns")
+		if [[ -z $last ]] || ((n < last)); then
+			end=$(($(_ct_now_ms) + idle))
+		fi
+		last=$n
+		(($(_ct_now_ms) < end)) || return 1
+		_ct_wait_gone "$pid" 500 && return 0
 	done
 }
 
@@ -475,8 +624,8 @@ _ct_stop_impl() {
 		else
 			kill -TERM "$nspawn" 2>/dev/null || true # nspawn asks PID 1 to halt
 		fi
-		if ! _ct_wait_gone "$nspawn" "$stop_ms"; then
-			_ct_err "ct_stop: container $name did not power off in ${stop_ms} ms, killing"
+		if ! _ct_wait_poweroff "$nspawn" "$leader" "$mntns" "$stop_ms"; then
+			_ct_err "ct_stop: container $name made no progress powering off for ${stop_ms} ms, killing"
 			_ct_is_our_leader "$leader" "$mntns" && kill -KILL "$leader" 2>/dev/null
 			_ct_is_our_nspawn "$nspawn" "$name" && kill -KILL "$nspawn" 2>/dev/null
 			_ct_wait_gone "$nspawn" 5000 || _ct_err "ct_stop: nspawn $nspawn survived SIGKILL"
@@ -494,6 +643,7 @@ _ct_stop_impl() {
 
 	_ct_umount "$dir/root"
 	_ct_umount "$dir/tmpfs"
+	_ct_is_our_nspawn "$nspawn" "$name" || _ct_cgroup_remove "$dir/cgroups"
 	# never rm -r: only remove our own files and the (now empty) mount points
 	if mountpoint -q "$dir/root" || mountpoint -q "$dir/tmpfs"; then
 		_ct_err "ct_stop: mounts under $dir remain, leaving it in place"
@@ -507,6 +657,6 @@ _ct_stop_impl() {
 		_ct_err "ct_stop: log kept in $dir/nspawn.log"
 		return 0
 	fi
-	rm -f "$dir/name" "$dir/nspawn.pid" "$dir/leader" "$dir/mntns" "$dir/nspawn.log"
+	rm -f "$dir/name" "$dir/nspawn.pid" "$dir/leader" "$dir/mntns" "$dir/cgroups" "$dir/nspawn.log"
 	rmdir "$dir"
 }

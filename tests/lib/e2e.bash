@@ -41,6 +41,7 @@ e2e_setup_file() {
 	fi
 	export CT_SKIP_REASON=''
 	ct_start || return 1
+	echo "# container: $CT_RELEASE_NAME, systemd $CT_SYSTEMD_VERSION, booted in $CT_BOOT_MS ms" >&3
 	if ! ct_copy_in "$E2E_TOP/tests/lib/e2e_client.py" "$E2E_CLIENT" ||
 		! ct_exec mkdir -p "$E2E_TMP"; then
 		ct_stop
@@ -216,14 +217,38 @@ e2e_journald_up() {
 	fi
 }
 
-# e2e_journald_restart_check NAME VEHICLE COMMAND: runs COMMAND (5000 records
-# of VEHICLE, paced over ~2.5 s) in the background, restarts journald once
-# 500 are stored, and checks that all 5000 arrive exactly once.
+# e2e_journald_restart_check NAME VEHICLE SINK: 5000 CSV records of VEHICLE
+# through SINK (a command reading them on stdin: vlsink itself, or the
+# socat to vlsink.socket) in the background; the first 1000
+# go at once, the other 4000 (paced over ~2 s) only once 500 are stored
+# and a journald restart has been queued; all 5000 must arrive exactly once.
+# The gate, not the machine's speed, puts the restart in the middle of the
+# stream (systemd 257 restarts journald more slowly than 252).
 e2e_journald_restart_check() {
-	local name=$1 v=$2 cmd=$3 before pid0 pid1
+	local name=$1 v=$2 sink=$3 pid0 pid1 go=$E2E_TMP/$1.go
+	ct_exec rm -f "$go"
 	pid0=$(ct_exec systemctl show -P MainPID systemd-journald.service)
-	e2e_bg "$name" "$cmd"
+	e2e_bg "$name" "{ python3 $E2E_CLIENT gen csv $v 1000
+		while [ ! -e $go ]; do sleep 0.05; done
+		python3 $E2E_CLIENT gen csv $v 4000 --seq0 1000 --pace 100:0.05 | tail -n +2; } | $sink"
 	e2e_wait_records 20 500 "$v" || { e2e_bg_show "$name"; fail "stream did not start"; }
+	ct_exec systemctl restart --no-block systemd-journald.service
+	ct_exec touch "$go"
+	_e2e_restarted() {
+		local p
+		p=$(ct_exec systemctl show -P MainPID systemd-journald.service)
+		[[ $p != 0 && $p != "$pid0" ]]
+	}
+	ct_wait_until 30 _e2e_restarted || fail "journald was not restarted"
+	pid1=$(ct_exec systemctl show -P MainPID systemd-journald.service)
+	e2e_bg_wait "$name" 60
+	e2e_bg_show "$name"
+	assert_equal "$E2E_RC" 0
+	echo "journald $pid0 -> $pid1"
+	run e2e_wait_check 20 VEHICLE_ID="$v" -- --expect "$v:0:5000"
+	echo "$output"
+	assert_success
+}
 	ct_exec systemctl restart systemd-journald.service
 	before=$(e2e_record_count "$v")
 	pid1=$(ct_exec systemctl show -P MainPID systemd-journald.service)
