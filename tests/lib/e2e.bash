@@ -249,16 +249,3 @@ e2e_journald_restart_check() {
 	echo "$output"
 	assert_success
 }
-	ct_exec systemctl restart systemd-journald.service
-	before=$(e2e_record_count "$v")
-	pid1=$(ct_exec systemctl show -P MainPID systemd-journald.service)
-	e2e_bg_wait "$name" 60
-	e2e_bg_show "$name"
-	assert_equal "$E2E_RC" 0
-	echo "journald $pid0 -> $pid1; $before records stored when the restart was done"
-	[ "$pid0" != "$pid1" ] || fail "journald was not restarted"
-	((before < 5000)) || fail "the stream had ended before journald restarted"
-	run e2e_wait_check 20 VEHICLE_ID="$v" -- --expect "$v:0:5000"
-	echo "$output"
-	assert_success
-}
