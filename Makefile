@@ -121,6 +121,7 @@ deps-test:
 # saying so.
 deps-trixie:
 	@scripts/deps.sh debootstrap
+	@scripts/ct-root.sh --check trixie >/dev/null || echo "deps: building the trixie root (debootstrap, minutes)"
 	@out=$$(scripts/ct-root.sh trixie); rc=$$?; \
 	    if [ $$rc -eq 2 ]; then echo "deps: $$out; the trixie suites will skip"; else exit $$rc; fi
 
