@@ -512,10 +512,10 @@ van-3,,52.4900000,13.3910000,,,,,'
 	exu 991 --directory="$T/journal" --output-format=csv
 	assert_equal "$status" 0
 	run cat "$OUT"
-	assert_output 'vehicle,time,lat,lon,speed,course,alt
-bus-1,2026-03-01T08:00:00.000Z,52.5000000,13.4000000,,,
-bus-1,2026-03-01T08:01:00.000Z,52.5010000,13.4000000,,,
-bus-1,2026-03-01T08:03:00.000Z,52.5030000,13.4000000,,,'
+	assert_output 'vehicle,time,lat,lon,speed,course,alt,accuracy,archive
+bus-1,2026-03-01T08:00:00.000Z,52.5000000,13.4000000,,,,,
+bus-1,2026-03-01T08:01:00.000Z,52.5010000,13.4000000,,,,,
+bus-1,2026-03-01T08:03:00.000Z,52.5030000,13.4000000,,,,,'
 	run cat "$ERR"
 	assert_output "vlsink-export: 4 position entries with SYSLOG_IDENTIFIER=vlsink skipped: not written by user vlsink-conn in a vlsink@ unit (--trust=identifier reads them; see vlsink-export(1))"
 
@@ -547,6 +547,28 @@ bus-1,2026-03-01T08:03:00.000Z,52.5030000,13.4000000,,,'
 	# JSON lines do not need it.
 	exu - --input="$C/fleet.jsonl" --output-format=csv
 	assert_equal "$status" 0
+}
+
+@test "journal: the instances of vlsink@ and of a tracker port's vlsink-NAME@ template are trusted, no other unit" {
+	local unit n=0
+	for unit in vlsink@1-127.0.0.1:10110-127.0.0.1:40000.service vlsink-h02@2-127.0.0.1:5013-127.0.0.1:40001.service \
+		vlsink-osmand@3-127.0.0.1:5055-127.0.0.1:40002.service vlsink-collect.service vlsink-h02.service \
+		vlsink-@4.service vlsink-H02@5.service vlsinkx@6.service vlsink-h02@.service vlsink-h.02@7.service \
+		other@8.service vlsink@9.scope; do
+		n=$((n + 1))
+		printf '__REALTIME_TIMESTAMP=%s000000\nMESSAGE=car-%s\nPRIORITY=6\nSYSLOG_IDENTIFIER=vlsink\n' $((1796113800 + n)) $n
+		printf 'VEHICLE_ID=car-%s\nLATITUDE=52.5\nLONGITUDE=13.4\n_UID=991\n_SYSTEMD_UNIT=%s\n\n' $n "$unit"
+	done >"$T/units.export"
+	make_journal "$T/units.export" "$T/journal/units.journal"
+	# vlsink-conn is 991, as in every entry: the unit decides.
+	exu 991 --directory="$T/journal" --output-format=csv
+	assert_equal "$status" 0
+	run cut -d, -f1 "$OUT"
+	assert_output 'vehicle
+car-1
+car-2
+car-3'
+	grep -q "^vlsink-export: 9 position entries with SYSLOG_IDENTIFIER=vlsink skipped" "$ERR"
 }
 
 @test "journal --file (repeatable) and --vehicle (any of them); invalid entries counted, exit 65" {
