@@ -11,8 +11,9 @@
 # journal.
 #
 #   PORT      the socket's ListenStream= (a port, or ADDRESS:PORT).
-#   FDNAME    the protocol the port speaks (vlsink --protocol), or - for
-#             none (the connection's first bytes decide).
+#   FDNAME    the protocol the port speaks, or - for none (the
+#             connection's first bytes decide): the socket's
+#             FileDescriptorName= and the template's vlsink --protocol=.
 #   SETTING   more [Socket] settings, such as ReusePort=yes for a shard.
 #
 # make install runs it for every line of units/protocols.
@@ -77,19 +78,16 @@ done
 sock=$out/vlsink-$name.socket
 svc=$out/vlsink-$name@.service
 fdline=
-envline=
+protocol=
+dropin_note=
 if [ "$fd" != - ]; then
 	fdline="\\
-# The protocol of this port, which vlsink reads from LISTEN_FDNAMES.\\
+# The protocol of this port (vlsink --protocol in the template).\\
 FileDescriptorName=$fd"
-	# systemd before 257 names every Accept=yes connection \"connection\",
-	# whatever FileDescriptorName= says; PID 1's own variables give way to
-	# Environment=, so the name is set here too.
-	envline="\\
-# systemd before 257 ignores the socket's FileDescriptorName= with\\
-# Accept=yes and says LISTEN_FDNAMES=connection; this says the protocol\\
-# on every version.\\
-Environment=LISTEN_FDNAMES=$fd"
+	protocol=" --protocol=$fd"
+	dropin_note=", with\\
+#$protocol added to its ExecStart= (systemd tells an Accept=yes\\
+# instance on its standard input nothing of the socket's name)"
 fi
 
 mkdir -p "$out"
@@ -103,15 +101,18 @@ sed -e "1i\\
 	-e "s|^ListenStream=10110\$|ListenStream=$port|" \
 	-e "s|^Accept=yes\$|Accept=yes$fdline$settings|" \
 	"$src/vlsink.socket" >"$sock.tmp"
+# The protocol is an option: with StandardInput=socket systemd passes no
+# LISTEN_FDS and no LISTEN_FDNAMES (and before 257 it names every Accept=yes
+# connection "connection" whatever FileDescriptorName= says).
 sed -e "1i\\
 # vlsink-$name@.service: generated from vlsink@.service by\\
 # scripts/gen-units.sh; change vlsink@.service, not this file.  One vlsink\\
-# per connection of vlsink-$name.socket.  Drop-ins written for vlsink@.service\\
-# (examples/units) apply here when installed as\\
-# /etc/systemd/system/vlsink-$name@.service.d/NAME.conf too." \
+# per connection of vlsink-$name.socket.  A drop-in written for\\
+# vlsink@.service (examples/units) applies here when installed as\\
+# /etc/systemd/system/vlsink-$name@.service.d/NAME.conf too$dropin_note." \
 	-e '1,/^\[Unit\]/{/^#/d;}' \
 	-e "s|^Description=vlsink connection %i\$|Description=vlsink $name connection %i|" \
-	-e "s|^\[Service\]\$|[Service]$envline|" \
+	-e "s|^\(ExecStart=@BINDIR@/vlsink\) |\1$protocol |" \
 	-e "s|@BINDIR@|${bindir:-@BINDIR@}|g" \
 	"$src/vlsink@.service" >"$svc.tmp"
 
@@ -133,7 +134,7 @@ check "$sock.tmp" '^Accept=yes$' 1
 check "$svc.tmp" "^Description=vlsink $name connection %i\$" 1
 if [ "$fd" != - ]; then
 	check "$sock.tmp" "^FileDescriptorName=$fd\$" 1
-	check "$svc.tmp" "^Environment=LISTEN_FDNAMES=$fd\$" 1
+	check "$svc.tmp" "^ExecStart=.*/vlsink --protocol=$fd " 1
 fi
 mv "$sock.tmp" "$sock"
 mv "$svc.tmp" "$svc"

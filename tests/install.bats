@@ -50,9 +50,8 @@ setup() {
 		run grep '^[<>]' "$BATS_TEST_TMPDIR/d"
 		[ "$output" = "< Description=vlsink connection %i
 > Description=vlsink $name connection %i
-> Environment=LISTEN_FDNAMES=$fd
 < ExecStart=@BINDIR@/vlsink --sink=journal
-> ExecStart=/opt/vl/bin/vlsink --sink=journal" ] || { echo "$name@.service: $output"; false; }
+> ExecStart=/opt/vl/bin/vlsink --protocol=$fd --sink=journal" ] || { echo "$name@.service: $output"; false; }
 	done < <(grep -v '^#' "$TOP/units/protocols")
 	grep -q '^ListenStream=5013$' "$u/vlsink-h02.socket"
 	grep -q '^ListenStream=5001$' "$u/vlsink-gps103.socket"
@@ -83,7 +82,7 @@ setup() {
 	run "$TOP/scripts/gen-units.sh" "$BATS_TEST_TMPDIR/g" s1 10110 - ReusePort=yes
 	[ "$status" -eq 0 ]
 	grep -q '^ReusePort=yes$' "$BATS_TEST_TMPDIR/g/vlsink-s1.socket"
-	! grep -q 'FileDescriptorName\|LISTEN_FDNAMES' "$BATS_TEST_TMPDIR/g/vlsink-s1.socket" "$BATS_TEST_TMPDIR/g/vlsink-s1@.service"
+	! grep -q 'FileDescriptorName\|--protocol' "$BATS_TEST_TMPDIR/g/vlsink-s1.socket" "$BATS_TEST_TMPDIR/g/vlsink-s1@.service"
 	mkdir -p "$BATS_TEST_TMPDIR/copy/scripts" "$BATS_TEST_TMPDIR/copy/units"
 	cp "$TOP/scripts/gen-units.sh" "$BATS_TEST_TMPDIR/copy/scripts/"
 	cp "$TOP/units/vlsink@.service" "$BATS_TEST_TMPDIR/copy/units/"
