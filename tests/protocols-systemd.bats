@@ -36,7 +36,6 @@ setup_file() {
 
 setup() {
 	e2e_setup
-	T=$BATS_TEST_TMPDIR
 }
 
 teardown() {
@@ -80,6 +79,10 @@ send() {
 				"$(ct_exec systemctl show -P "$prop" vlsink.socket)"
 		done
 		assert_equal "$(ct_exec systemctl show -P FileDescriptorName "vlsink-$p.socket")" "$p"
+		# systemd-analyze verify, with the man page of Documentation=
+		run ct_exec systemd-analyze verify "/usr/local/lib/systemd/system/vlsink-$p.socket" \
+			"/usr/local/lib/systemd/system/vlsink-$p@.service"
+		[ "$status" -eq 0 ] && [ -z "$output" ] || fail "verify vlsink-$p: $output"
 	done
 	# One connection held open on the H02 port.
 	e2e_bg hold 'exec python3 -c "import socket, time; s = socket.create_connection((\"127.0.0.1\", 5013)); time.sleep(60)"'

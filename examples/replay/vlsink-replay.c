@@ -299,7 +299,7 @@ static void parse_options(int argc, char **argv)
 		case O_PER_VEHICLE: opt.per_vehicle = 1; break;
 		case O_PROTOCOL: {
 			size_t k = 0;
-			while (k < sizeof protocol_names / sizeof *protocol_names && strcmp(optarg, protocol_names[k]))
+			while (k < sizeof protocol_names / sizeof *protocol_names && strcmp(optarg, protocol_names[k]) != 0)
 				k++;
 			if (k == sizeof protocol_names / sizeof *protocol_names)
 				die(EXIT_USAGE, "--protocol: one of nmea, h02, gps103, gl200, osmand: '%s'", optarg);
@@ -778,6 +778,8 @@ static void resolve(void)
 	char host[256];
 	const char *t = opt.target, *port;
 	size_t hl;
+	if (!t)
+		die(EXIT_USAGE, "missing HOST:PORT (see --help)");
 	if (t[0] == '[') {
 		const char *rb = strchr(t, ']');
 		if (!rb || rb[1] != ':')
