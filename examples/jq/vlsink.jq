@@ -12,7 +12,7 @@
 #     with numbers as numbers and absent fields left out; every other entry
 #     (rejects, summaries, other programs) gives nothing.
 #     The identifier proves nothing (any local user can log with it): give
-#     the recipes `journalctl -u 'vlsink@*' -u 'vlsink-*@*' -o json`, the
+#     the recipes `journalctl -t vlsink _UID="$(id -u vlsink-conn)" -o json`, the
 #     entries of vlsink's units (see "Whose entries" in the README).
 def record:
 	def num: if . == null then null else tonumber end;
