@@ -525,8 +525,12 @@ static void emit_frame(const struct sim *s, enum protocol p, unsigned long long 
         put_ch(&l, ';');
         break;
     case P_GL200:
-        put_str(&l, "+RESP:GTFRI,060228,862170010196747,,0,0,1,1,");
-        put_fixed(&l, s->hdop, 1);
+        /* version, IMEI, name, report id and type, one point; then the
+         * point: accuracy (an HDOP-like 1 to 50), speed in km/h, azimuth,
+         * altitude, longitude, latitude, UTC time, cell; then mileage,
+         * send time and count */
+        put_str(&l, "+RESP:GTFRI,060228,862170010196747,,0,0,1,");
+        put_uint(&l, round_u64(s->hdop) ? round_u64(s->hdop) : 1, 1);
         put_ch(&l, ',');
         put_fixed(&l, s->speed * 3.6, 1);
         put_ch(&l, ',');
