@@ -47,6 +47,9 @@ BIN       = $(BUILD)/vlsink
 COLLECT   = $(BUILD)/vlsink-collect
 EXPORT    = $(BUILD)/vlsink-export
 UNITS     = vlsink.socket vlsink@.service vlsink-collect.socket vlsink-collect.service
+# A socket and a template per line of units/protocols (scripts/gen-units.sh).
+PROTOCOL_NAMES = $(shell sed -n 's/^\([a-z0-9][a-z0-9]*\)[[:space:]].*/\1/p' units/protocols)
+PROTOCOL_UNITS = $(foreach p,$(PROTOCOL_NAMES),vlsink-$(p).socket vlsink-$(p)@.service)
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 DOCDIR   ?= $(PREFIX)/share/doc/vlsink
 
@@ -245,6 +248,10 @@ install: all
 		sed 's|@BINDIR@|$(BINDIR)|g' units/$$u > $(DESTDIR)$(UNITDIR)/$$u && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
+	grep -v '^#' units/protocols | while read -r name port fd; do \
+		scripts/gen-units.sh --bindir=$(BINDIR) $(DESTDIR)$(UNITDIR) "$$name" "$$port" "$$fd" || exit 1; \
+	done
+	for u in $(PROTOCOL_UNITS); do chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
 	install -D -m 0644 units/vlsink.sysusers $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
 	for d in vlsink@.service.d/fifo.conf vlsink@.service.d/devices.conf vlsink@.service.d/proxy.conf \
 		 vlsink.socket.d/balancer.conf vlsink-collect.service.d/chain.conf; do \
@@ -259,7 +266,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/vlsink $(DESTDIR)$(BINDIR)/vlsink-collect $(DESTDIR)$(BINDIR)/vlsink-export
 	rm -f $(DESTDIR)$(MANDIR)/man1/vlsink.1 $(DESTDIR)$(MANDIR)/man1/vlsink-collect.1 \
 	    $(DESTDIR)$(MANDIR)/man1/vlsink-export.1
-	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+	for u in $(UNITS) $(PROTOCOL_UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
 	rm -rf $(DESTDIR)$(DOCDIR)
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi

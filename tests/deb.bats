@@ -141,12 +141,17 @@ sysusers_names() {
 		./lib/systemd/system/vlsink@.service ./lib/systemd/system/vlsink-collect.socket \
 		./lib/systemd/system/vlsink-collect.service ./usr/lib/sysusers.d/vlsink.conf \
 		./usr/share/doc/vlsink/units/vlsink@.service.d/fifo.conf \
-		./usr/share/doc/vlsink/examples/README.md ./usr/share/doc/vlsink/copyright; do
+		./usr/share/doc/vlsink/examples/README.md ./usr/share/doc/vlsink/copyright \
+		./lib/systemd/system/vlsink-h02.socket ./lib/systemd/system/vlsink-h02@.service \
+		./lib/systemd/system/vlsink-gps103.socket ./lib/systemd/system/vlsink-gps103@.service \
+		./lib/systemd/system/vlsink-gl200.socket ./lib/systemd/system/vlsink-gl200@.service \
+		./lib/systemd/system/vlsink-osmand.socket ./lib/systemd/system/vlsink-osmand@.service; do
 		[[ $output == *" $f"$'\n'* || $output == *" $f" ]] || fail "missing from the package: $f"
 	done
 	dpkg-deb -x "$DEB1" "$T/x"
 	! grep -rl '@BINDIR@' "$T/x" || fail "@BINDIR@ left in the files above"
 	grep -q '^ExecStart=/usr/bin/vlsink ' "$T/x/lib/systemd/system/vlsink@.service"
+	grep -q '^ExecStart=/usr/bin/vlsink ' "$T/x/lib/systemd/system/vlsink-h02@.service"
 	grep -q '^ExecStart=/usr/bin/vlsink-collect ' "$T/x/lib/systemd/system/vlsink-collect.service"
 	# One version: the changelog's is the package's and the binary's.
 	assert_equal "$(dpkg-deb -f "$DEB1" Version)" "$V1"
@@ -178,6 +183,13 @@ sysusers_names() {
 	assert_equal "$(ct_exec systemctl is-enabled vlsink-collect.socket)" disabled
 	run ct_exec systemctl is-active vlsink-collect.socket vlsink-collect.service
 	assert_output $'inactive\ninactive'
+	# the tracker protocols' ports: installed, disabled, not listening
+	run ct_exec systemctl is-enabled vlsink-h02.socket vlsink-gps103.socket vlsink-gl200.socket vlsink-osmand.socket
+	assert_output $'disabled\ndisabled\ndisabled\ndisabled'
+	run ct_exec systemctl is-active vlsink-h02.socket vlsink-gps103.socket vlsink-gl200.socket vlsink-osmand.socket
+	assert_output $'inactive\ninactive\ninactive\ninactive'
+	run ct_exec ss -Htln '( sport = :5013 or sport = :5001 or sport = :5004 or sport = :5055 )'
+	assert_output ''
 	assert_equal "$(ct_exec vlsink --version | head -n 1)" "vlsink $V1"
 	assert_equal "$(ct_exec man -w vlsink-export)" /usr/share/man/man1/vlsink-export.1.gz
 	ct_exec grep -q '/usr/bin/vlsink --sink=fifo:' /usr/share/doc/vlsink/units/vlsink@.service.d/fifo.conf

@@ -333,6 +333,84 @@ launcher_check() {
 }
 
 
+@test "replay --protocol: frames sent with each protocol's terminator, {id} per vehicle, OsmAnd requests built or raw; replies counted and printed" {
+	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate not installed (package systemd)"
+	# A peer that answers every connection with one acknowledgement and
+	# keeps what it reads, one file per connection.
+	ssa_start --accept --inetd -- sh -c 'printf "ACK#"; cat >"$1.$$"' _ "$T/got"
+	printf '%s\n' '*HQ,{id},V1,083000,A,5231.2005,N,01324.2972,E,12.50,90,011226,FFFFFBFF#' \
+		'*HQ,{id},V1,083001,A,5231.2010,N,01324.2980,E,12.50,90,011226,FFFFFBFF' \
+		'*HQ,4210051415,V1,083002,A,5231.2015,N,01324.2990,E,0.00,0,011226,FFFFFBFF#*HQ,4210051415,V1,083003,A,5231.2020,N,01324.3000,E,0.00,0,011226,FFFFFBFF#' \
+		>"$T/h02"
+	run --separate-stderr "$REPLAY" --protocol=h02 --prefix=86000 --vehicles=2 --fast --replies "127.0.0.1:$PORT" "$T/h02"
+	assert_success
+	[[ $stderr == *"8 frames sent, per vehicle min 4 max 4"* ]] || fail "$stderr"
+	[[ $stderr == *"8 bytes received from the peer in 2 reads"* ]] || fail "$stderr"
+	assert_equal "$(sort <<<"$output")" $'860001< ACK#\n860002< ACK#'
+	wait_until 5 bash -c '(($(cat "$1".* | wc -c) > 0 && $(ls "$1".* | wc -l) == 2))' _ "$T/got"
+	sleep 0.2
+	local f
+	for f in "$T"/got.*; do
+		run tr '#' '\n' <"$f"
+		assert_line -n 0 --regexp '^\*HQ,86000[12],V1,083000,'
+		assert_line -n 1 --regexp '^\*HQ,86000[12],V1,083001,'
+		assert_line -n 2 --partial '*HQ,4210051415,V1,083002,'
+		assert_line -n 3 --partial '*HQ,4210051415,V1,083003,'
+		assert_equal "$(tr -cd '#' <"$f" | wc -c)" 4
+		assert_equal "$(tr -cd '\r\n' <"$f" | wc -c)" 0
+	done
+	rm -f "$T"/got.*
+
+	# gps103 and gl200: their own terminators.
+	printf '%s\n' 'imei:359586015829802,tracker,0809231929,13554900601,F,112909.397,A,2234.4669,N,11354.3287,E,0.11,;' \
+		'imei:359586015829802,tracker,0809231929,13554900601,F,112909.397,A,2234.4669,N,11354.3287,E,0.11,' >"$T/gps103"
+	run --separate-stderr "$REPLAY" --protocol=gps103 --fast "127.0.0.1:$PORT" "$T/gps103"
+	assert_success
+	wait_until 5 bash -c '(($(cat "$1".* 2>/dev/null | wc -c) > 0))' _ "$T/got"
+	sleep 0.2
+	assert_equal "$(cat "$T"/got.*)" 'imei:359586015829802,tracker,0809231929,13554900601,F,112909.397,A,2234.4669,N,11354.3287,E,0.11,;imei:359586015829802,tracker,0809231929,13554900601,F,112909.397,A,2234.4669,N,11354.3287,E,0.11,;'
+	rm -f "$T"/got.*
+	printf '%s\r\n' '+RESP:GTFRI,060228,862170010196747,,0,0,1,1,4.3,92,70.0,13.404954,52.520008,20261201083000,0262,0001,18d8,6141,00,2000.0,20261201083005,11F0' >"$T/gl200"
+	run --separate-stderr "$REPLAY" --protocol=gl200 --fast "127.0.0.1:$PORT" "$T/gl200"
+	assert_success
+	wait_until 5 bash -c '(($(cat "$1".* 2>/dev/null | wc -c) > 0))' _ "$T/got"
+	sleep 0.2
+	assert_equal "$(cat "$T"/got.*)" '+RESP:GTFRI,060228,862170010196747,,0,0,1,1,4.3,92,70.0,13.404954,52.520008,20261201083000,0262,0001,18d8,6141,00,2000.0,20261201083005,11F0$'
+	rm -f "$T"/got.*
+
+	# osmand: a path made into a GET request, a raw POST with its body.
+	{
+		echo '/?id={id}&timestamp=1796113800&lat=52.520008&lon=13.404954&accuracy=12.46'
+		printf 'POST /?id=raw-1 HTTP/1.1\nHost: x\nContent-Length: 24\n\nlat=52.5&lon=13.4&id={id}GET /?id=raw-2 HTTP/1.1\n\n'
+	} >"$T/osmand"
+	run --separate-stderr "$REPLAY" --protocol=osmand --fast "127.0.0.1:$PORT" "$T/osmand"
+	assert_success
+	[[ $stderr == *"3 frames sent"* ]] || fail "$stderr"
+	wait_until 5 bash -c '(($(cat "$1".* 2>/dev/null | wc -c) > 0))' _ "$T/got"
+	sleep 0.2
+	assert_equal "$(cat "$T"/got.*)" "GET /?id=sim-1&timestamp=1796113800&lat=52.520008&lon=13.404954&accuracy=12.46 HTTP/1.1"$'\r'"
+Host: 127.0.0.1:$PORT"$'\r'"
+User-Agent: vlsink-replay"$'\r'"
+"$'\r'"
+POST /?id=raw-1 HTTP/1.1"$'\r'"
+Host: x"$'\r'"
+Content-Length: 24"$'\r'"
+"$'\r'"
+lat=52.5&lon=13.4&id={id}GET /?id=raw-2 HTTP/1.1"$'\r'"
+"$'\r'
+
+	# Usage: protocol names; what is for NMEA only; a file without frames.
+	run "$REPLAY" --protocol=tk103 "127.0.0.1:$PORT" "$T/h02"
+	assert_equal "$status" 64
+	run "$REPLAY" --protocol=h02 --generate "127.0.0.1:$PORT"
+	assert_equal "$status" 64
+	run "$REPLAY" --protocol=h02 --speed=1 "127.0.0.1:$PORT" "$T/h02"
+	assert_equal "$status" 64
+	printf '\n\r\n' >"$T/empty"
+	run "$REPLAY" --protocol=gl200 "127.0.0.1:$PORT" "$T/empty"
+	assert_equal "$status" 66
+}
+
 # ---- examples/postgres -----------------------------------------------------
 
 @test "postgres: vlsink -> FIFO -> vlsink-collect -> vlsink-pgload.sh -> PostgreSQL 15, batched COPY" {

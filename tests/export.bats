@@ -241,18 +241,18 @@ FLEET_COUNTS='[["bus-1",4],["tram-2",3],["van-3",2]]'
 	grep -q '<trkpt lat="-16.5000000" lon="-180.0000000">' "$OUT"
 }
 
-@test "csv: header vehicle,time,lat,lon,speed,course,alt and one row per record, in input order" {
+@test "csv: header vehicle,time,lat,lon,speed,course,alt,accuracy,archive and one row per record, in input order" {
 	ex --input="$C/fleet.jsonl" --output-format=csv
 	assert_equal "$status" 0
 	run head -n 1 "$OUT"
-	assert_output 'vehicle,time,lat,lon,speed,course,alt'
+	assert_output 'vehicle,time,lat,lon,speed,course,alt,accuracy,archive'
 	assert_equal "$(wc -l <"$OUT")" 10
 	run awk -F, '{ print NF }' "$OUT"
-	assert_output "$(printf '7\n%.0s' {1..10})"
+	assert_output "$(printf '9\n%.0s' {1..10})"
 	run sed -n '2p;3p;9p' "$OUT"
-	assert_output 'bus-1,2026-03-01T08:00:00.000Z,52.5000000,13.4000000,8.000,0.00,
-tram-2,2026-03-01T08:00:30.000Z,52.5100000,13.4100000,,,35.00
-van-3,2026-03-01T08:05:00.000Z,52.4900000,13.3900000,,,'
+	assert_output 'bus-1,2026-03-01T08:00:00.000Z,52.5000000,13.4000000,8.000,0.00,,,
+tram-2,2026-03-01T08:00:30.000Z,52.5100000,13.4100000,,,35.00,,
+van-3,2026-03-01T08:05:00.000Z,52.4900000,13.3900000,,,,,'
 }
 
 @test "svg: well-formed, one polyline per vehicle in distinct colours, markers, labels, axes, scale bar" {
@@ -361,6 +361,74 @@ line 3: bad rollover
 line 4: bad rollover'
 }
 
+@test "accuracy, the archive flag and the tracker protocols' formats are read back; other values of them refused" {
+	local rec='"vehicle":"car-1","time":"2026-12-01T08:30:00.000Z","lat":52.5200080,"lon":13.4049540'
+	r() { printf '{%s,%s}\n' "${rec/08:30:00/08:3$1:00}" "$2"; }
+	{
+		r 1 '"accuracy":12.5,"format":"osmand"'
+		r 2 '"format":"gl200","archive":true'
+		r 3 '"format":"h02"'
+		r 4 '"format":"gps103"'
+	} >"$T/in"
+	ex --input="$T/in" --output-format=csv
+	assert_equal "$status" 0
+	[[ ! -s $ERR ]] || fail "$(cat "$ERR")"
+	assert_output_file() { run cat "$OUT"; assert_output "$1"; }
+	assert_output_file 'vehicle,time,lat,lon,speed,course,alt,accuracy,archive
+car-1,2026-12-01T08:31:00.000Z,52.5200080,13.4049540,,,,12.5,
+car-1,2026-12-01T08:32:00.000Z,52.5200080,13.4049540,,,,,1
+car-1,2026-12-01T08:33:00.000Z,52.5200080,13.4049540,,,,,
+car-1,2026-12-01T08:34:00.000Z,52.5200080,13.4049540,,,,,'
+
+	printf '{%s,"accuracy":%s}\n' "$rec" -1 "$rec" 1000000.1 "$rec" '"12.5"' "$rec" null >"$T/in"
+	printf '{%s,"archive":%s}\n' "$rec" false "$rec" '"true"' "$rec" 1 >>"$T/in"
+	printf '{%s,"format":"%s"}\n' "$rec" H02 "$rec" traccar >>"$T/in"
+	ex --input="$T/in" --output-format=csv
+	assert_equal "$status" 65
+	run sed -n 's/^vlsink-export: \(line [0-9]*: [^:]*\): .*/\1/p' "$ERR"
+	assert_output 'line 1: accuracy out of range
+line 2: accuracy out of range
+line 3: bad accuracy
+line 4: bad accuracy
+line 5: bad archive
+line 6: bad archive
+line 7: bad archive
+line 8: bad format
+line 9: bad format'
+}
+
+@test "journal: ACCURACY_M and ARCHIVE=1 are read back; other values of them refused" {
+	entry() { # SECONDS EXTRA-FIELD...
+		printf '__REALTIME_TIMESTAMP=%s000000\nMESSAGE=car-1\nPRIORITY=6\nSYSLOG_IDENTIFIER=vlsink\nVEHICLE_ID=car-1\n' "$1"
+		printf 'FIX_TIME=2026-12-01T08:30:%02d.000Z\nLATITUDE=52.5200080\nLONGITUDE=13.4049540\n' "$(($1 % 60))"
+		shift
+		printf '%s\n' "$@"
+		echo
+	}
+	{
+		entry 1796113801 ACCURACY_M=12.5 SOURCE_FORMAT=osmand
+		entry 1796113802 ARCHIVE=1 SOURCE_FORMAT=gl200
+		entry 1796113803 SOURCE_FORMAT=h02
+		entry 1796113804 ACCURACY_M=-0.5
+		entry 1796113805 ACCURACY_M=ten
+		entry 1796113806 ARCHIVE=0
+		entry 1796113807 ARCHIVE=yes
+	} >"$T/acc.export"
+	make_journal "$T/acc.export" "$T/journal/acc.journal"
+	ex --trust=identifier --directory="$T/journal" --output-format=csv
+	assert_equal "$status" 65
+	run cat "$OUT"
+	assert_output 'vehicle,time,lat,lon,speed,course,alt,accuracy,archive
+car-1,2026-12-01T08:30:01.000Z,52.5200080,13.4049540,,,,12.5,
+car-1,2026-12-01T08:30:02.000Z,52.5200080,13.4049540,,,,,1
+car-1,2026-12-01T08:30:03.000Z,52.5200080,13.4049540,,,,,'
+	run sed -n 's/^vlsink-export: journal entry of [^:]*:[^:]*:[^:]*: \([^:]*\): \(.*\)/\1: \2/p' "$ERR"
+	assert_output 'accuracy out of range: "ACCURACY_M=-0.5"
+bad accuracy: "ACCURACY_M=ten"
+bad archive: "ARCHIVE=0"
+bad archive: "ARCHIVE=yes"'
+}
+
 @test "diagnostics stay bounded: thousands of bad lines, overlong lines, control bytes" {
 	{
 		for ((i = 0; i < 3000; i++)); do echo '{"lat":1,"lon":2,"x":3}'; done
@@ -376,7 +444,7 @@ line 4: bad rollover'
 	run tail -n 1 "$ERR"
 	assert_output 'vlsink-export: 3002 invalid records skipped (only the first 10 shown)'
 	run tail -n 1 "$OUT"
-	assert_output 'ok-1,,1.5000000,2.5000000,,,'
+	assert_output 'ok-1,,1.5000000,2.5000000,,,,,'
 
 	# The overlong line and the control byte are named for what they are.
 	tail -n 3 "$T/in" >"$T/in2"
@@ -402,16 +470,16 @@ line 4: bad rollover'
 	ex --trust=identifier --directory="$T/journal" --output-format=csv
 	assert_equal "$status" 0
 	run cat "$OUT"
-	assert_output 'vehicle,time,lat,lon,speed,course,alt
-bus-1,2026-03-01T08:00:00.000Z,52.5000000,13.4000000,8.000,0.00,
-tram-2,2026-03-01T08:00:30.000Z,52.5100000,13.4100000,,,35.00
-bus-1,2026-03-01T08:01:00.000Z,52.5010000,13.4000000,8.100,0.00,
-tram-2,2026-03-01T08:01:30.000Z,52.5100000,13.4120000,,,35.50
-bus-1,2026-03-01T08:02:00.000Z,52.5020000,13.4000000,8.200,0.00,
-tram-2,2026-03-01T08:02:30.000Z,52.5100000,13.4140000,,,36.00
-bus-1,2026-03-01T08:03:00.000Z,52.5030000,13.4000000,8.300,0.00,
-van-3,2025-06-01T10:00:00.000Z,52.4900000,13.3900000,,,
-van-3,,52.4900000,13.3910000,,,'
+	assert_output 'vehicle,time,lat,lon,speed,course,alt,accuracy,archive
+bus-1,2026-03-01T08:00:00.000Z,52.5000000,13.4000000,8.000,0.00,,,
+tram-2,2026-03-01T08:00:30.000Z,52.5100000,13.4100000,,,35.00,,
+bus-1,2026-03-01T08:01:00.000Z,52.5010000,13.4000000,8.100,0.00,,,
+tram-2,2026-03-01T08:01:30.000Z,52.5100000,13.4120000,,,35.50,,
+bus-1,2026-03-01T08:02:00.000Z,52.5020000,13.4000000,8.200,0.00,,,
+tram-2,2026-03-01T08:02:30.000Z,52.5100000,13.4140000,,,36.00,,
+bus-1,2026-03-01T08:03:00.000Z,52.5030000,13.4000000,8.300,0.00,,,
+van-3,2025-06-01T10:00:00.000Z,52.4900000,13.3900000,,,,,
+van-3,,52.4900000,13.3910000,,,,,'
 }
 
 @test "journal: entries with the identifier but no sign of vlsink's units are not exported by default, and said so" {
@@ -430,7 +498,7 @@ van-3,,52.4900000,13.3910000,,,'
 	# --vehicle narrows what is counted; --trust=units is the default.
 	exu 991 --directory="$T/journal" --vehicle=van-3 --trust=units --output-format=csv
 	assert_equal "$status" 0
-	assert_equal "$(cat "$OUT")" vehicle,time,lat,lon,speed,course,alt
+	assert_equal "$(cat "$OUT")" vehicle,time,lat,lon,speed,course,alt,accuracy,archive
 	grep -q "^vlsink-export: 2 position entries with SYSLOG_IDENTIFIER=vlsink skipped" "$ERR"
 }
 
@@ -444,10 +512,10 @@ van-3,,52.4900000,13.3910000,,,'
 	exu 991 --directory="$T/journal" --output-format=csv
 	assert_equal "$status" 0
 	run cat "$OUT"
-	assert_output 'vehicle,time,lat,lon,speed,course,alt
-bus-1,2026-03-01T08:00:00.000Z,52.5000000,13.4000000,,,
-bus-1,2026-03-01T08:01:00.000Z,52.5010000,13.4000000,,,
-bus-1,2026-03-01T08:03:00.000Z,52.5030000,13.4000000,,,'
+	assert_output 'vehicle,time,lat,lon,speed,course,alt,accuracy,archive
+bus-1,2026-03-01T08:00:00.000Z,52.5000000,13.4000000,,,,,
+bus-1,2026-03-01T08:01:00.000Z,52.5010000,13.4000000,,,,,
+bus-1,2026-03-01T08:03:00.000Z,52.5030000,13.4000000,,,,,'
 	run cat "$ERR"
 	assert_output "vlsink-export: 4 position entries with SYSLOG_IDENTIFIER=vlsink skipped: not written by user vlsink-conn in a vlsink@ unit (--trust=identifier reads them; see vlsink-export(1))"
 
@@ -479,6 +547,28 @@ bus-1,2026-03-01T08:03:00.000Z,52.5030000,13.4000000,,,'
 	# JSON lines do not need it.
 	exu - --input="$C/fleet.jsonl" --output-format=csv
 	assert_equal "$status" 0
+}
+
+@test "journal: the instances of vlsink@ and of a tracker port's vlsink-NAME@ template are trusted, no other unit" {
+	local unit n=0
+	for unit in vlsink@1-127.0.0.1:10110-127.0.0.1:40000.service vlsink-h02@2-127.0.0.1:5013-127.0.0.1:40001.service \
+		vlsink-osmand@3-127.0.0.1:5055-127.0.0.1:40002.service vlsink-collect.service vlsink-h02.service \
+		vlsink-@4.service vlsink-H02@5.service vlsinkx@6.service vlsink-h02@.service vlsink-h.02@7.service \
+		other@8.service vlsink@9.scope; do
+		n=$((n + 1))
+		printf '__REALTIME_TIMESTAMP=%s000000\nMESSAGE=car-%s\nPRIORITY=6\nSYSLOG_IDENTIFIER=vlsink\n' $((1796113800 + n)) $n
+		printf 'VEHICLE_ID=car-%s\nLATITUDE=52.5\nLONGITUDE=13.4\n_UID=991\n_SYSTEMD_UNIT=%s\n\n' $n "$unit"
+	done >"$T/units.export"
+	make_journal "$T/units.export" "$T/journal/units.journal"
+	# vlsink-conn is 991, as in every entry: the unit decides.
+	exu 991 --directory="$T/journal" --output-format=csv
+	assert_equal "$status" 0
+	run cut -d, -f1 "$OUT"
+	assert_output 'vehicle
+car-1
+car-2
+car-3'
+	grep -q "^vlsink-export: 9 position entries with SYSLOG_IDENTIFIER=vlsink skipped" "$ERR"
 }
 
 @test "journal --file (repeatable) and --vehicle (any of them); invalid entries counted, exit 65" {
@@ -519,12 +609,12 @@ vlsink-export: 2 invalid records skipped'
 	# 2025; its entry without FIX_TIME was received at 08:04:20.
 	ex --trust=identifier --directory="$T/journal" --since=2026-03-01T08:04:00Z --output-format=csv
 	run cat "$OUT"
-	assert_output 'vehicle,time,lat,lon,speed,course,alt
-van-3,,52.4900000,13.3910000,,,'
+	assert_output 'vehicle,time,lat,lon,speed,course,alt,accuracy,archive
+van-3,,52.4900000,13.3910000,,,,,'
 	ex --trust=identifier --directory="$T/journal" --until=2025-12-31 --output-format=csv
 	run cat "$OUT"
-	assert_output 'vehicle,time,lat,lon,speed,course,alt
-van-3,2025-06-01T10:00:00.000Z,52.4900000,13.3900000,,,'
+	assert_output 'vehicle,time,lat,lon,speed,course,alt,accuracy,archive
+van-3,2025-06-01T10:00:00.000Z,52.4900000,13.3900000,,,,,'
 }
 
 @test "input errors exit 66" {

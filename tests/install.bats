@@ -30,6 +30,69 @@ setup() {
 	"$STAGE/opt/vl/bin/vlsink" --version | grep -q '^vlsink '
 }
 
+@test "make install: a socket and a template per tracker protocol, made from vlsink.socket and vlsink@.service, that systemd-analyze verify accepts" {
+	run make -s -C "$TOP" install DESTDIR="$STAGE" PREFIX=/opt/vl
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	local u=$STAGE/opt/vl/lib/systemd/system name port fd
+	[ "$(grep -vc '^#' "$TOP/units/protocols")" -eq 4 ]
+	while read -r name port fd; do
+		[ -f "$u/vlsink-$name.socket" ] && [ -f "$u/vlsink-$name@.service" ] || { echo "no units for $name"; false; }
+		# What differs from vlsink.socket: the description, the port and the
+		# protocol; every limit and every other line is the same.
+		diff <(grep -v '^#' "$TOP/units/vlsink.socket") <(grep -v '^#' "$u/vlsink-$name.socket") >"$BATS_TEST_TMPDIR/d" || true
+		run grep '^[<>]' "$BATS_TEST_TMPDIR/d"
+		[ "$output" = "< Description=vlsink vehicle position listener
+> Description=vlsink $name listener
+< ListenStream=10110
+> ListenStream=$port
+> FileDescriptorName=$fd" ] || { echo "$name.socket: $output"; false; }
+		diff <(grep -v '^#' "$TOP/units/vlsink@.service") <(grep -v '^#' "$u/vlsink-$name@.service") >"$BATS_TEST_TMPDIR/d" || true
+		run grep '^[<>]' "$BATS_TEST_TMPDIR/d"
+		[ "$output" = "< Description=vlsink connection %i
+> Description=vlsink $name connection %i
+< ExecStart=@BINDIR@/vlsink --sink=journal
+> ExecStart=/opt/vl/bin/vlsink --protocol=$fd --sink=journal" ] || { echo "$name@.service: $output"; false; }
+	done < <(grep -v '^#' "$TOP/units/protocols")
+	grep -q '^ListenStream=5013$' "$u/vlsink-h02.socket"
+	grep -q '^ListenStream=5001$' "$u/vlsink-gps103.socket"
+	grep -q '^ListenStream=5004$' "$u/vlsink-gl200.socket"
+	grep -q '^ListenStream=5055$' "$u/vlsink-osmand.socket"
+
+	# systemd-analyze verify, on copies whose ExecStart= is the staged
+	# binary (the host's own units are only read, never loaded): silent, and
+	# each socket finds its template.
+	mkdir "$BATS_TEST_TMPDIR/units"
+	for f in "$u"/*; do
+		sed "s|/opt/vl/bin/|$STAGE/opt/vl/bin/|" "$f" >"$BATS_TEST_TMPDIR/units/${f##*/}"
+	done
+	run env SYSTEMD_UNIT_PATH="$BATS_TEST_TMPDIR/units:" systemd-analyze verify --man=no "$BATS_TEST_TMPDIR"/units/vlsink*.socket \
+		"$BATS_TEST_TMPDIR"/units/vlsink*@.service
+	[ "$status" -eq 0 ] && [ -z "$output" ] || { echo "$output"; false; }
+	# the check can fail: a socket without its template
+	rm "$BATS_TEST_TMPDIR/units/vlsink-h02@.service"
+	run env SYSTEMD_UNIT_PATH="$BATS_TEST_TMPDIR/units:" systemd-analyze verify --man=no "$BATS_TEST_TMPDIR/units/vlsink-h02.socket"
+	[ "$status" -ne 0 ]
+
+	# The generator refuses what it cannot write safely, and a source it no
+	# longer matches.
+	run "$TOP/scripts/gen-units.sh" "$BATS_TEST_TMPDIR/g" 'bad name' 5013 h02
+	[ "$status" -eq 64 ]
+	run "$TOP/scripts/gen-units.sh" "$BATS_TEST_TMPDIR/g" h02 5013 h02 'ReusePort=yes&'
+	[ "$status" -eq 64 ]
+	run "$TOP/scripts/gen-units.sh" "$BATS_TEST_TMPDIR/g" s1 10110 - ReusePort=yes
+	[ "$status" -eq 0 ]
+	grep -q '^ReusePort=yes$' "$BATS_TEST_TMPDIR/g/vlsink-s1.socket"
+	! grep -q 'FileDescriptorName\|--protocol' "$BATS_TEST_TMPDIR/g/vlsink-s1.socket" "$BATS_TEST_TMPDIR/g/vlsink-s1@.service"
+	mkdir -p "$BATS_TEST_TMPDIR/copy/scripts" "$BATS_TEST_TMPDIR/copy/units"
+	cp "$TOP/scripts/gen-units.sh" "$BATS_TEST_TMPDIR/copy/scripts/"
+	cp "$TOP/units/vlsink@.service" "$BATS_TEST_TMPDIR/copy/units/"
+	sed 's/^ListenStream=10110$/ListenStream=[::]:10110/' "$TOP/units/vlsink.socket" >"$BATS_TEST_TMPDIR/copy/units/vlsink.socket"
+	run "$BATS_TEST_TMPDIR/copy/scripts/gen-units.sh" "$BATS_TEST_TMPDIR/g2" h02 5013 h02
+	[ "$status" -eq 1 ]
+	[[ $output == *"expected 1 line(s) matching '^ListenStream=5013\$'"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/g2/vlsink-h02.socket" ]
+}
+
 @test "make uninstall removes every installed file" {
 	make -s -C "$TOP" install DESTDIR="$STAGE" PREFIX=/opt/vl
 	run make -s -C "$TOP" uninstall DESTDIR="$STAGE" PREFIX=/opt/vl

@@ -65,7 +65,7 @@ load 'lib/scaleout'
 	assert_line -n 15 --partial "$truck,"
 	run ct_exec "$EXPORT" --directory="$REMOTE_DIR" --vehicle="$bus" --vehicle="$van" \
 		--vehicle="$truck" --output-format=csv
-	assert_output vehicle,time,lat,lon,speed,course,alt
+	assert_output vehicle,time,lat,lon,speed,course,alt,accuracy,archive
 	# started again, the uploader resumes after its saved cursor (--save-state):
 	# every record once, nothing else for these vehicles
 	ct_exec systemctl start systemd-journal-upload.service
@@ -80,14 +80,14 @@ load 'lib/scaleout'
 	ct_sh 'for f in "$@"; do /usr/local/bin/vlsink --format=json <"$f" 2>/dev/null; done |
 		'"$EXPORT"' --input=- --output-format=csv' \
 		"$E2E_TMP/$bus.nmea" "$E2E_TMP/$van.csv" "$E2E_TMP/$truck.tpv" >"$T/expected.csv"
-	[ "$(head -n1 "$T/expected.csv")" = vehicle,time,lat,lon,speed,course,alt ] ||
+	[ "$(head -n1 "$T/expected.csv")" = vehicle,time,lat,lon,speed,course,alt,accuracy,archive ] ||
 		fail "unexpected header: $(head -n1 "$T/expected.csv")"
 	[ "$(sed 1d "$T/expected.csv" | wc -l)" -eq 80 ] || fail "expected 80 rows: $(cat "$T/expected.csv")"
 
 	# the whole central journal, these vehicles' rows
 	run ct_exec "$EXPORT" --directory="$REMOTE_DIR" --output-format=csv
 	assert_success
-	assert_line -n 0 vehicle,time,lat,lon,speed,course,alt
+	assert_line -n 0 vehicle,time,lat,lon,speed,course,alt,accuracy,archive
 	grep -E "^($bus|$van|$truck)," <<<"$output" | sort >"$T/got.csv"
 	sed 1d "$T/expected.csv" | sort >"$T/want.csv"
 	diff "$T/want.csv" "$T/got.csv" || fail "central export differs from the sent positions"
@@ -98,7 +98,7 @@ load 'lib/scaleout'
 	# --vehicle on the central journal: that vehicle only, all of it
 	run ct_exec "$EXPORT" --directory="$REMOTE_DIR" --vehicle="$van" --output-format=csv
 	assert_success
-	assert_line -n 0 vehicle,time,lat,lon,speed,course,alt
+	assert_line -n 0 vehicle,time,lat,lon,speed,course,alt,accuracy,archive
 	diff <(grep "^$van," "$T/want.csv") <(sed 1d <<<"$output" | sort) ||
 		fail "--vehicle=$van: $output"
 	# and a grouped format from the same place: one GeoJSON feature per vehicle

@@ -76,26 +76,50 @@ fifo_writers() {
 	assert_output '["2019-04-07T00:00:00.000Z",true]'
 	vl --format=csv <"$T/in"
 	run awk -F, '{ print NF, $2 }' "$OUT"
-	assert_output '13 2019-04-07T00:00:00.000Z'
+	assert_output '14 2019-04-07T00:00:00.000Z'
 	vl --rollover=keep <"$T/in"
 	run jq -c '[.time, .rollover]' "$OUT"
 	assert_output '["1999-08-22T00:00:00.000Z",null]'
 }
 
-@test "--format=csv: vehicle,time,lat,lon,speed,course,alt,format,peer,mode,quality,sats,hdop; empty when unknown" {
+@test "--format=csv: vehicle,time,lat,lon,speed,course,alt,format,peer,mode,quality,sats,hdop,accuracy; empty when unknown" {
 	printf '%s\n%s\n' "$RMC" "$GGA" >"$T/in"
 	REMOTE_ADDR=192.0.2.7 REMOTE_PORT=4242 vl --format=csv --vehicle=bus-7 <"$T/in"
 	assert_equal "$status" 0
 	run awk -F, '{ print NF }' "$OUT"
-	assert_output 13
-	IFS=, read -r v t lat lon speed course alt format peer mode quality sats hdop <"$OUT"
+	assert_output 14
+	IFS=, read -r v t lat lon speed course alt format peer mode quality sats hdop accuracy <"$OUT"
 	assert_equal "$v,$t,$format,$peer" "bus-7,2024-03-23T12:35:19.000Z,nmea-gga,192.0.2.7:4242"
 	[[ $lat == 48.1173* && $lon == 11.51666* && $speed == 11.52* && $course == 84.4* && $alt == 545.4* ]]
-	assert_equal "$mode,$quality,$sats,$hdop" ",1,8,0.90"
+	assert_equal "$mode,$quality,$sats,$hdop,$accuracy" ",1,8,0.90,"
 
 	vl --format=csv --merge=none <"$T/in"
-	run cut -d, -f1,7-13 "$OUT"
-	assert_output $',,nmea-rmc,,,,,\n,545.40,nmea-gga,,,1,8,0.90'
+	run cut -d, -f1,7-14 "$OUT"
+	assert_output $',,nmea-rmc,,,,,,\n,545.40,nmea-gga,,,1,8,0.90,'
+}
+
+# Needs the OsmAnd and Queclink parsers and --protocol (issue 18).
+@test "accuracy (OsmAnd) and the archive flag (Queclink +BUFF): JSON after the fix quality and after rollover, CSV's last column" {
+	printf 'GET /?id=123456&timestamp=1796113800&lat=52.520008&lon=13.404954&accuracy=12.46 HTTP/1.1\r\nHost: vlsink\r\n\r\n' >"$T/osmand"
+	vl --protocol=osmand --vehicle=car-1 <"$T/osmand"
+	assert_equal "$status" 0
+	run grep -c '"accuracy":12.5,"format":"osmand"' "$OUT"
+	assert_output 1
+	vl --protocol=osmand --format=csv --vehicle=car-1 <"$T/osmand"
+	run awk -F, '/,osmand,/ { print NF, $14 }' "$OUT"
+	assert_output '14 12.5'
+
+	printf '+BUFF:GTFRI,060228,862170010196747,,0,0,1,1,4.3,92,70.0,13.404954,52.520008,20261201083000,0262,0001,18d8,6141,00,2000.0,20261201083005,11F0$' >"$T/gl200"
+	vl --protocol=gl200 <"$T/gl200"
+	assert_equal "$status" 0
+	run grep -cE '"format":"gl200",("rollover":true,)?"archive":true[,}]' "$OUT"
+	assert_output 1
+	run cat "$OUT"
+	refute_output --partial accuracy
+	# The flag has no CSV column: 14 columns still.
+	vl --protocol=gl200 --format=csv <"$T/gl200"
+	run awk -F, '/,gl200,/ { print NF }' "$OUT"
+	assert_output 14
 }
 
 @test "--format=raw: the accepted line as received, without its CR" {

@@ -696,7 +696,7 @@ $FORGER_UID run-(u[0-9]+|p[0-9]+-i[0-9]+)\\.service\$"
 	assert_output 20
 	# --trust=identifier reads them (the three of one instant count once)
 	run ct_exec /usr/local/bin/vlsink-export --vehicle="$v" --output-format=csv --trust=identifier
-	assert_line "$v,2026-11-26T00:00:00.000Z,10.0000000,10.0000000,,,"
+	assert_line "$v,2026-11-26T00:00:00.000Z,10.0000000,10.0000000,,,,,"
 
 	# the documented recipe: -t vlsink with the connection user's _UID
 	# shows vlsink's 20 records and never a forged one, whether or not

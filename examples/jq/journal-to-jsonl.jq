@@ -2,7 +2,7 @@
 # them into PostgreSQL (examples/postgres/vlsink-pgload.sh) or to read them
 # with the other recipes without the journal at hand.
 #
-#   journalctl -u 'vlsink@*' -o json --since yesterday |
+#   journalctl -t vlsink _UID="$(id -u vlsink-conn)" -o json --since yesterday |
 #       jq -n -c -f examples/jq/journal-to-jsonl.jq >positions.jsonl
 #
 # The lines are those vlsink itself writes with --format=json for the same

@@ -2,7 +2,7 @@
 # equal times, the later one read), one JSON line per vehicle, by vehicle id.
 #
 #   jq -n -c -f examples/jq/last-position.jq positions.jsonl
-#   journalctl -u 'vlsink@*' -o json | jq -n -c -f examples/jq/last-position.jq
+#   journalctl -t vlsink _UID="$(id -u vlsink-conn)" -o json | jq -n -c -f examples/jq/last-position.jq
 #
 # Input: vlsink's JSON lines (vlsink --format=json, vlsink-collect's file) or
 # `journalctl -o json` (see vlsink.jq).  Records without a vehicle id are

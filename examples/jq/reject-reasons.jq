@@ -1,6 +1,6 @@
 # Histogram of reject reasons: "REASON<TAB>COUNT" lines, most frequent first.
 #
-#   journalctl -u 'vlsink@*' -o json | jq -R -n -r -f examples/jq/reject-reasons.jq
+#   journalctl -t vlsink _UID="$(id -u vlsink-conn)" -o json | jq -R -n -r -f examples/jq/reject-reasons.jq
 #   jq -R -n -r -f examples/jq/reject-reasons.jq /var/log/vlsink.log
 #
 # Rejected lines are not records, so vlsink's JSON lines have none.  The

@@ -2,7 +2,7 @@
 # speed in km/h (rounded to 0.1) and where and when.
 #
 #   jq -n -c --argjson kmh 40 -f examples/jq/speeding.jq positions.jsonl
-#   journalctl -u 'vlsink@*' -o json --since today |
+#   journalctl -t vlsink _UID="$(id -u vlsink-conn)" -o json --since today |
 #       jq -n -c --argjson kmh 40 -f examples/jq/speeding.jq
 #
 # Input: vlsink's JSON lines or `journalctl -o json` (see vlsink.jq).  Only

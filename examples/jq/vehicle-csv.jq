@@ -3,7 +3,7 @@
 # speed in m/s, course in degrees, alt in metres; empty when unknown).
 #
 #   jq -n -r --arg vehicle bus-42 -f examples/jq/vehicle-csv.jq positions.jsonl >bus-42.csv
-#   journalctl -u 'vlsink@*' VEHICLE_ID=bus-42 -o json |
+#   journalctl -t vlsink _UID="$(id -u vlsink-conn)" VEHICLE_ID=bus-42 -o json |
 #       jq -n -r --arg vehicle bus-42 -f examples/jq/vehicle-csv.jq
 #
 # Input: vlsink's JSON lines or `journalctl -o json` (see vlsink.jq).

@@ -8,6 +8,14 @@
  * then sends its lines; when done it shuts down its sending side and waits a
  * little for the peer to close, so that on exit the peer has read everything.
  *
+ * With --protocol=h02, gps103, gl200 or osmand, FILE holds frames of that
+ * tracker protocol instead, one per line (or each ending in its own
+ * terminator), sent with the protocol's framing and no $PGID: the frames
+ * name their device, "{id}" in a frame standing for the vehicle's id.
+ * What the peer sends back (the protocols' acknowledgements, OsmAnd's HTTP
+ * responses) is read as it comes, counted and, with --replies, printed;
+ * sending never waits for it.
+ *
  * Generated tracks (--generate): line k of a vehicle carries the fix time
  * 2026-01-01T00:00:00Z + (FIRST + k) seconds, RMC on even k, GGA on odd k,
  * correct checksums, moving along a square of its own; so every record can be
@@ -82,6 +90,12 @@ static void usage(void)
 	       "Play FILE (an NMEA capture, gpsd JSON or CSV lines; '-' is stdin) or a\n"
 	       "generated track to HOST:PORT, one TCP connection per simulated vehicle.\n"
 	       "\n"
+	       "  --protocol=P       what FILE holds: nmea (the default: NMEA, gpsd JSON or\n"
+	       "                     CSV lines), or frames of h02 (each sent ending in\n"
+	       "                     '#'), gps103 (';'), gl200 (Queclink text, '$') or\n"
+	       "                     osmand (HTTP): see FRAMES below\n"
+	       "  --replies          print what the peer sends back on stdout, one line per\n"
+	       "                     read: \"ID< BYTES\" (escaped as \\r, \\n, \\xhh)\n"
 	       "  --vehicles=N       N concurrent connections (default 1)\n"
 	       "  --prefix=STR       vehicle ids are STR1..STRN (default \"sim-\"); each\n"
 	       "                     connection first sends $PGID,<id>*hh, and the file's\n"
@@ -113,9 +127,21 @@ static void usage(void)
 	       "Lines are sent as they are in FILE (a last line without LF gets one,\n"
 	       "empty lines are left out); generated lines end in CRLF.  The report on\n"
 	       "stderr gives connections made, failed and dropped by the peer, lines sent\n"
-	       "(total, per vehicle min/max) and the elapsed time.  SIGINT/SIGTERM stop\n"
+	       "(total, per vehicle min/max), the bytes the peer sent back and the elapsed\n"
+	       "time.  SIGINT/SIGTERM stop\n"
 	       "sending and end normally; a second one exits at once.  The soft open-file\n"
 	       "limit is raised to the hard one.\n"
+	       "\n"
+	       "FRAMES (--protocol other than nmea): a frame is a line of FILE, or the text\n"
+	       "up to the protocol's terminator ('#', ';', '$'), which is added when the\n"
+	       "line has none; line ends between frames are not sent.  osmand: a line\n"
+	       "starting with '/' or '?' is a URL path and query, sent as\n"
+	       "\"GET PATH HTTP/1.1\" with Host: HOST:PORT; any other line (\"POST / HTTP/1.1\")\n"
+	       "starts a whole request, sent raw: it and the lines after it up to an\n"
+	       "empty line, with CRLF line ends, then a body of Content-Length bytes\n"
+	       "from the file.  In every other frame \"{id}\" stands for the vehicle's\n"
+	       "id (--prefix and its number).  --speed and --generate are for nmea only;\n"
+	       "--count counts frames.\n"
 	       "\n"
 	       "Exit status:\n"
 	       "  0   every connection was made and none was closed by the peer before\n"
@@ -153,6 +179,11 @@ static void civil_from_days(long long z, int *y, int *m, int *d)
 
 /* ---- options ------------------------------------------------------------ */
 
+enum protocol { P_NMEA, P_H02, P_GPS103, P_GL200, P_OSMAND };
+static const char *const protocol_names[] = {"nmea", "h02", "gps103", "gl200", "osmand"};
+/* The byte that ends a frame of each text protocol. */
+static const char terminator[] = {[P_H02] = '#', [P_GPS103] = ';', [P_GL200] = '$'};
+
 static struct {
 	const char *target;
 	const char *file;
@@ -171,6 +202,8 @@ static struct {
 	double close_wait;
 	int per_vehicle;
 	int quiet;
+	enum protocol protocol;
+	int replies;
 } opt = {
 	.prefix = "sim-",
 	.vehicles = 1,
@@ -204,7 +237,7 @@ static void parse_options(int argc, char **argv)
 {
 	enum {
 		O_VEHICLES = 256, O_PREFIX, O_FILE_IDS, O_GENERATE, O_FIRST, O_RATE, O_SPEED,
-		O_FAST, O_COUNT, O_DURATION, O_IDLE, O_CLOSE_WAIT, O_PER_VEHICLE,
+		O_FAST, O_COUNT, O_DURATION, O_IDLE, O_CLOSE_WAIT, O_PER_VEHICLE, O_PROTOCOL, O_REPLIES,
 	};
 	static const struct option longopts[] = {
 		{"vehicles", required_argument, NULL, O_VEHICLES},
@@ -220,6 +253,8 @@ static void parse_options(int argc, char **argv)
 		{"idle", no_argument, NULL, O_IDLE},
 		{"close-wait", required_argument, NULL, O_CLOSE_WAIT},
 		{"per-vehicle", no_argument, NULL, O_PER_VEHICLE},
+		{"protocol", required_argument, NULL, O_PROTOCOL},
+		{"replies", no_argument, NULL, O_REPLIES},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -262,6 +297,16 @@ static void parse_options(int argc, char **argv)
 		case O_IDLE: opt.idle = 1; break;
 		case O_CLOSE_WAIT: opt.close_wait = parse_pos_double("--close-wait", optarg, 1); break;
 		case O_PER_VEHICLE: opt.per_vehicle = 1; break;
+		case O_PROTOCOL: {
+			size_t k = 0;
+			while (k < sizeof protocol_names / sizeof *protocol_names && strcmp(optarg, protocol_names[k]) != 0)
+				k++;
+			if (k == sizeof protocol_names / sizeof *protocol_names)
+				die(EXIT_USAGE, "--protocol: one of nmea, h02, gps103, gl200, osmand: '%s'", optarg);
+			opt.protocol = (enum protocol)k;
+			break;
+		}
+		case O_REPLIES: opt.replies = 1; break;
 		case 'q': opt.quiet = 1; break;
 		case 'h': usage(); exit(0);
 		default:
@@ -293,6 +338,8 @@ static void parse_options(int argc, char **argv)
 		die(EXIT_USAGE, "nothing to send: give FILE, --generate or --idle");
 	if (opt.file_ids && !opt.file)
 		die(EXIT_USAGE, "--file-ids needs FILE");
+	if (opt.protocol != P_NMEA && (opt.generate || opt.speed > 0 || opt.file_ids))
+		die(EXIT_USAGE, "--generate, --speed and --file-ids are for --protocol=nmea");
 }
 
 /* ---- the file ----------------------------------------------------------- */
@@ -300,6 +347,7 @@ static void parse_options(int argc, char **argv)
 struct line {
 	size_t off, len; /* in file_data, terminator included */
 	double t;        /* seconds since the first timestamp (--speed) */
+	size_t ids;      /* "{id}" marks in a frame */
 };
 
 static char *file_data;
@@ -392,6 +440,8 @@ static double line_time(const char *p, size_t n)
 	return -1;
 }
 
+static void load_frames(size_t len);
+
 static void load_file(void)
 {
 	int fd = strcmp(opt.file, "-") ? open(opt.file, O_RDONLY | O_CLOEXEC) : 0;
@@ -422,6 +472,10 @@ static void load_file(void)
 		close(fd);
 	if (len > 0 && file_data[len - 1] != '\n')
 		file_data[len++] = '\n'; /* the +1 of every allocation */
+	if (opt.protocol != P_NMEA) {
+		load_frames(len);
+		return;
+	}
 
 	size_t ncap = 1024;
 	lines = malloc(ncap * sizeof *lines);
@@ -462,6 +516,158 @@ static void load_file(void)
 	}
 	if (nlines == 0)
 		die(EXIT_NOINPUT, "%s: no line to send", opt.file);
+}
+
+/* ---- frames of the tracker protocols ------------------------------------ */
+
+#define PUT(lit) frame_put(lit, sizeof(lit) - 1)
+#define ID_MAX 96 /* --prefix (64) and a vehicle number */
+
+static size_t id_marks(const char *p, size_t n);
+
+static char *frame_data;
+static size_t frame_len, frame_cap;
+
+static void frame_put(const char *p, size_t n)
+{
+	if (frame_cap - frame_len < n + 1) {
+		size_t cap = frame_cap ? frame_cap : 1 << 16;
+		while (cap - frame_len < n + 1) {
+			if (cap > SIZE_MAX / 4)
+				die(EXIT_SOFTWARE, "out of memory");
+			cap *= 2;
+		}
+		char *nd = realloc(frame_data, cap);
+		if (!nd)
+			die(EXIT_SOFTWARE, "out of memory");
+		frame_data = nd;
+		frame_cap = cap;
+	}
+	memcpy(frame_data + frame_len, p, n);
+	frame_len += n;
+}
+
+static void frame_add(size_t start)
+{
+	size_t n = frame_len - start;
+	if (nlines % 1024 == 0) {
+		struct line *nw = realloc(lines, (nlines + 1024) * sizeof *lines);
+		if (!nw)
+			die(EXIT_SOFTWARE, "out of memory");
+		lines = nw;
+	}
+	lines[nlines++] = (struct line){.off = start, .len = n, .t = 0, .ids = id_marks(frame_data + start, n)};
+	if (n > longest)
+		longest = n;
+}
+
+/* "Content-Length: N" among the header lines p[0..n), or 0. */
+static size_t content_length(const char *p, size_t n)
+{
+	static const char key[] = "content-length:";
+	for (size_t i = 0; i + sizeof key - 1 <= n; i++) {
+		if ((i == 0 || p[i - 1] == '\n') && !strncasecmp(p + i, key, sizeof key - 1)) {
+			size_t v = 0;
+			for (i += sizeof key - 1; i < n && (p[i] == ' ' || p[i] == '\t'); i++)
+				;
+			for (; i < n && p[i] >= '0' && p[i] <= '9' && v < 100000000; i++)
+				v = v * 10 + (size_t)(p[i] - '0');
+			return v;
+		}
+	}
+	return 0;
+}
+
+/* An OsmAnd frame from the file at p[0..end): a URL path made into a GET
+ * request, or a raw request with its body.  Returns where the next one
+ * starts. */
+static const char *osmand_frame(const char *p, const char *end)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	const char *eol = nl ? nl : end;
+	size_t start = frame_len;
+	size_t n = (size_t)(eol - p);
+
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	if (p[0] == '/' || p[0] == '?') {
+		PUT("GET ");
+		if (p[0] == '?')
+			PUT("/");
+		frame_put(p, n);
+		PUT(" HTTP/1.1\r\nHost: ");
+		frame_put(opt.target, strlen(opt.target));
+		PUT("\r\nUser-Agent: vlsink-replay\r\n\r\n");
+		frame_add(start);
+		return nl ? nl + 1 : end;
+	}
+	/* A raw request: header lines up to an empty one, then the body. */
+	const char *q = p;
+	size_t headers = frame_len;
+	for (;;) {
+		nl = memchr(q, '\n', (size_t)(end - q));
+		eol = nl ? nl : end;
+		n = (size_t)(eol - q);
+		if (n > 0 && q[n - 1] == '\r')
+			n--;
+		frame_put(q, n);
+		PUT("\r\n");
+		q = nl ? nl + 1 : end;
+		if (n == 0 || q == end)
+			break;
+	}
+	if (n != 0)
+		PUT("\r\n");
+	size_t body = content_length(frame_data + headers, frame_len - headers);
+	if (body > (size_t)(end - q))
+		die(EXIT_NOINPUT, "%s: a request's Content-Length (%zu) runs past the end of the file", opt.file, body);
+	frame_put(q, body);
+	frame_add(start);
+	/* Sent raw: a replaced "{id}" would make Content-Length wrong. */
+	lines[nlines - 1].ids = 0;
+	return q + body;
+}
+
+/* The file's frames into frame_data, then in place of file_data. */
+static void load_frames(size_t len)
+{
+	const char *p = file_data, *end = file_data + len;
+	char t = terminator[opt.protocol];
+
+	while (p < end) {
+		if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t') {
+			p++;
+			continue;
+		}
+		if (opt.protocol == P_OSMAND) {
+			p = osmand_frame(p, end);
+			continue;
+		}
+		size_t start = frame_len, n = 0;
+		while (p + n < end && p[n] != t && p[n] != '\n')
+			n++;
+		size_t body = n;
+		while (body > 0 && p[body - 1] == '\r')
+			body--;
+		frame_put(p, body);
+		frame_put(&t, 1);
+		frame_add(start);
+		p += n + (p + n < end);
+	}
+	free(file_data);
+	file_data = frame_data;
+	if (nlines == 0)
+		die(EXIT_NOINPUT, "%s: no frame to send", opt.file);
+}
+
+/* Occurrences of "{id}" in a frame, replaced by the vehicle's id when it
+ * is sent. */
+static size_t id_marks(const char *p, size_t n)
+{
+	size_t k = 0;
+	for (const char *q = p; (q = memmem(q, n - (size_t)(q - p), "{id}", 4)) != NULL; q += 4)
+		k++;
+	return k;
 }
 
 /* ---- generated track ---------------------------------------------------- */
@@ -550,6 +756,7 @@ struct vehicle {
 	double closed_after;      /* seconds from the start until the peer closed */
 	char *buf;
 	size_t len, off;
+	unsigned long long reply_bytes, reply_reads;
 };
 
 static struct vehicle *veh;
@@ -571,6 +778,8 @@ static void resolve(void)
 	char host[256];
 	const char *t = opt.target, *port;
 	size_t hl;
+	if (!t)
+		die(EXIT_USAGE, "missing HOST:PORT (see --help)");
 	if (t[0] == '[') {
 		const char *rb = strchr(t, ']');
 		if (!rb || rb[1] != ':')
@@ -675,6 +884,31 @@ static int flush(struct vehicle *v)
 	return 0;
 }
 
+/* The vehicle's id: what $PGID announces, and what "{id}" stands for. */
+static size_t vehicle_id(char *dst, size_t cap, size_t i)
+{
+	int n = snprintf(dst, cap, "%s%zu", opt.prefix, i + 1);
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+/* A frame with its "{id}" marks replaced; dst has room for ID_MAX per mark. */
+static size_t with_ids(char *dst, const struct line *l, size_t i)
+{
+	char id[ID_MAX];
+	size_t idn = vehicle_id(id, sizeof id, i), n = 0;
+	const char *p = file_data + l->off, *end = p + l->len, *m;
+
+	while ((m = memmem(p, (size_t)(end - p), "{id}", 4)) != NULL) {
+		memcpy(dst + n, p, (size_t)(m - p));
+		n += (size_t)(m - p);
+		memcpy(dst + n, id, idn);
+		n += idn;
+		p = m + 4;
+	}
+	memcpy(dst + n, p, (size_t)(end - p));
+	return n + (size_t)(end - p);
+}
+
 /* Sends what is due, a few buffers at most, so that one fast peer cannot
  * starve the others. */
 static void pump(struct vehicle *v, size_t i, double t)
@@ -694,10 +928,10 @@ static void pump(struct vehicle *v, size_t i, double t)
 				v->len += gen_line(v->buf + v->len, bufsize - v->len, (unsigned long)i + 1, v->k);
 			} else {
 				const struct line *l = &lines[v->k % nlines];
-				if (bufsize - v->len < l->len)
+				if (bufsize - v->len < l->len + l->ids * ID_MAX)
 					break;
-				memcpy(v->buf + v->len, file_data + l->off, l->len);
-				v->len += l->len;
+				v->len += l->ids ? with_ids(v->buf + v->len, l, i)
+						 : (memcpy(v->buf + v->len, file_data + l->off, l->len), l->len);
 			}
 			v->k++;
 			v->inbuf++;
@@ -722,7 +956,7 @@ static void on_connected(struct vehicle *v, size_t i, double t)
 	v->buf = malloc(bufsize);
 	if (!v->buf)
 		die(EXIT_SOFTWARE, "out of memory");
-	if (!opt.file_ids) {
+	if (!opt.file_ids && opt.protocol == P_NMEA) {
 		int n = snprintf(v->buf, bufsize, "$PGID,%s%zu", opt.prefix, i + 1);
 		v->len = nmea_finish(v->buf, bufsize, n);
 	}
@@ -747,7 +981,7 @@ static void start_connect(struct vehicle *v, double t)
 static void report(double elapsed)
 {
 	unsigned long made = 0, failed = 0, dropped = 0, closed = 0;
-	unsigned long long total = 0, mn = ULLONG_MAX, mx = 0;
+	unsigned long long total = 0, mn = ULLONG_MAX, mx = 0, rbytes = 0, rreads = 0;
 	double cmin = 1e18, cmax = 0;
 	for (size_t i = 0; i < opt.vehicles; i++) {
 		const struct vehicle *v = &veh[i];
@@ -760,6 +994,8 @@ static void report(double elapsed)
 			cmax = v->closed_after > cmax ? v->closed_after : cmax;
 		}
 		total += v->sent;
+		rbytes += v->reply_bytes;
+		rreads += v->reply_reads;
 		mn = v->sent < mn ? v->sent : mn;
 		mx = v->sent > mx ? v->sent : mx;
 		if (opt.per_vehicle) {
@@ -777,10 +1013,12 @@ static void report(double elapsed)
 	if (closed)
 		fprintf(stderr, "%s: closed by the peer %.3f-%.3f s after the start\n", prog, cmin, cmax);
 	if (!opt.idle)
-		fprintf(stderr, "%s: %llu lines sent, per vehicle min %llu max %llu\n", prog, total, mn, mx);
+		fprintf(stderr, "%s: %llu %s sent, per vehicle min %llu max %llu\n", prog, total,
+			opt.protocol == P_NMEA ? "lines" : "frames", mn, mx);
+	fprintf(stderr, "%s: %llu bytes received from the peer in %llu reads\n", prog, rbytes, rreads);
 	fprintf(stderr, "%s: elapsed %.3f s", prog, elapsed);
 	if (!opt.idle && elapsed > 0)
-		fprintf(stderr, ", %.0f lines/s", (double)total / elapsed);
+		fprintf(stderr, ", %.0f %s/s", (double)total / elapsed, opt.protocol == P_NMEA ? "lines" : "frames");
 	fputc('\n', stderr);
 }
 
@@ -852,6 +1090,28 @@ static size_t prepare(struct pollfd *pfd, size_t *map, double t, double *wake, u
 	return n;
 }
 
+static void print_reply(size_t i, const char *p, size_t n)
+{
+	char id[ID_MAX];
+
+	vehicle_id(id, sizeof id, i);
+	printf("%s< ", id);
+	for (size_t k = 0; k < n; k++) {
+		unsigned char c = (unsigned char)p[k];
+		if (c == '\r')
+			fputs("\\r", stdout);
+		else if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c == '\\')
+			fputs("\\\\", stdout);
+		else if (c < 0x20 || c >= 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+	putchar('\n');
+}
+
 static void handle(struct vehicle *v, size_t i, short revents, double t, unsigned *in_flight)
 {
 	char scratch[4096];
@@ -872,8 +1132,17 @@ static void handle(struct vehicle *v, size_t i, short revents, double t, unsigne
 		if (!(revents & (POLLIN | POLLERR | POLLHUP)))
 			break; /* POLLOUT: pumped on the next pass */
 		got = recv(v->fd, scratch, sizeof scratch, MSG_DONTWAIT);
-		if (got > 0 || (got < 0 && (errno == EAGAIN || errno == EINTR)))
-			break; /* a chatty peer: what it says is ignored */
+		if (got > 0) {
+			/* Replies are counted (and printed) as they come; sending
+			 * never waits for them. */
+			v->reply_bytes += (unsigned long long)got;
+			v->reply_reads++;
+			if (opt.replies)
+				print_reply(i, scratch, (size_t)got);
+			break;
+		}
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
 		/* EOF or reset: fine after the last line, a drop before. */
 		finish(v, v->st == ST_CLOSING ? RES_OK : RES_DROPPED, t);
 		break;

@@ -175,6 +175,29 @@ static void quality(struct writer *w, const struct record *r)
 		fixed(w, r->hdop, 2);
 }
 
+static void flag(struct writer *w)
+{
+	static const char json_true[4] = { 't', 'r', 'u', 'e' };
+
+	memcpy(w->p + w->n, json_true, sizeof(json_true));
+	w->n += sizeof(json_true);
+}
+
+/* The widest JSON record: every key, the widest value of each in the ranges
+ * the parsers accept (those the exporter checks, src/export/records.c), the
+ * longest format name, both flags, the commas between 17 members, the braces
+ * and the newline.  CSV is the same values without the keys. */
+#define KEY(k) (sizeof("\"" k "\":") - 1)
+#define WIDEST_JSON                                                                                           \
+	(KEY("vehicle") + TEXT_MAX + 2 + KEY("time") + TIME_LEN + 2 + KEY("lat") + sizeof("-90.0000000") - 1 +     \
+	 KEY("lon") + sizeof("-180.0000000") - 1 + KEY("speed") + sizeof("2000.000") - 1 + KEY("course") +        \
+	 sizeof("360.00") - 1 + KEY("alt") + sizeof("1000000.00") - 1 + KEY("mode") + 1 + KEY("quality") + 1 +    \
+	 KEY("sats") + 3 + KEY("hdop") + sizeof("100.00") - 1 + KEY("accuracy") + sizeof("1000000.0") - 1 +        \
+	 KEY("format") + sizeof("nmea-rmc") + 1 + KEY("rollover") + 4 + KEY("archive") + 4 + KEY("peer") +        \
+	 TEXT_MAX + 2 + 16 + 3)
+_Static_assert(ACCURACY_MAX == 1000000, "WIDEST_JSON counts 7 integer digits of accuracy");
+_Static_assert(WIDEST_JSON <= RECORD_MAX, "the widest record fits RECORD_MAX");
+
 size_t format_record(char *dst, enum out_format f, const struct record *r, const struct origin *o)
 {
 	struct writer w = { dst, 0, f == OUT_JSON, 0 };
@@ -198,21 +221,26 @@ size_t format_record(char *dst, enum out_format f, const struct record *r, const
 		fixed(&w, r->course, 2);
 	if (field(&w, "alt", r->have & HAVE_ALT))
 		fixed(&w, r->alt, 2);
-	if (w.json)
+	if (w.json) {
 		quality(&w, r);
+		if (field(&w, "accuracy", r->have & HAVE_ACCURACY))
+			fixed(&w, r->accuracy, 1);
+	}
 	if (field(&w, "format", 1))
 		text(&w, format_name(r->format), strlen(format_name(r->format)));
-	/* JSON only: CSV columns stay as documented. */
-	static const char json_true[4] = { 't', 'r', 'u', 'e' };
-	if (w.json && field(&w, "rollover", r->have & ROLLOVER_FIXED)) {
-		memcpy(dst + w.n, json_true, sizeof(json_true));
-		w.n += sizeof(json_true);
-	}
+	/* The flags are JSON only: CSV columns stay as documented. */
+	if (w.json && field(&w, "rollover", r->have & ROLLOVER_FIXED))
+		flag(&w);
+	if (w.json && field(&w, "archive", r->have & ARCHIVED))
+		flag(&w);
 	if (field(&w, "peer", o->peer != NULL))
 		checked_text(&w, o->peer);
 	/* CSV's columns only ever grow at the end. */
-	if (!w.json)
+	if (!w.json) {
 		quality(&w, r);
+		if (field(&w, "accuracy", r->have & HAVE_ACCURACY))
+			fixed(&w, r->accuracy, 1);
+	}
 	if (w.json)
 		dst[w.n++] = '}';
 	dst[w.n++] = '\n';

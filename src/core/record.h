@@ -10,6 +10,10 @@
  * to a safe alphabet means no sink ever has to escape them. */
 #define VEHICLE_MAX 64
 
+/* The largest accuracy a parser may accept, in metres: the sinks' widths
+ * and the exporter's checks count on it. */
+#define ACCURACY_MAX 1000000
+
 enum source_format {
 	SRC_NMEA_RMC,
 	SRC_NMEA_GGA,

@@ -16,8 +16,8 @@
 /* Record fields as vlsink writes them: the JSON key and the journal field
  * name of each, so that both inputs are checked by the same rules. */
 enum slot {
-	F_VEHICLE, F_TIME, F_LAT, F_LON, F_SPEED, F_COURSE, F_ALT, F_HDOP, F_MODE, F_QUALITY, F_SATS, F_FORMAT, F_PEER,
-	F_ROLLOVER, F_COUNT
+	F_VEHICLE, F_TIME, F_LAT, F_LON, F_SPEED, F_COURSE, F_ALT, F_HDOP, F_MODE, F_QUALITY, F_SATS, F_ACCURACY,
+	F_FORMAT, F_PEER, F_ROLLOVER, F_ARCHIVE, F_COUNT
 };
 
 /* The journal field of a slot, or NULL (peer: two fields, read apart). */

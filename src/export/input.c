@@ -168,6 +168,27 @@ static enum in_event next_line(struct input *in, struct fix *f, struct in_bad *b
 	}
 }
 
+/* An instance of vlsink@.service, or of a vlsink-NAME@.service template
+ * made for another port (scripts/gen-units.sh: NAME is a-z and 0-9). */
+static int vlsink_unit(const char *p, size_t n)
+{
+	static const char pre[] = "_SYSTEMD_UNIT=vlsink", suf[] = ".service";
+	const size_t np = sizeof(pre) - 1, ns = sizeof(suf) - 1;
+	size_t i = np;
+
+	if (n <= np + 1 + ns || memcmp(p, pre, np) != 0 || memcmp(p + n - ns, suf, ns) != 0)
+		return 0;
+	if (p[i] == '-') {
+		size_t start = ++i;
+		while (i < n && ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9')))
+			i++;
+		if (i == start)
+			return 0;
+	}
+	/* An instance name follows the '@': a template itself logs nothing. */
+	return i + 1 < n - ns && p[i] == '@';
+}
+
 /* journald takes _SYSTEMD_UNIT from the sender's cgroup, which only the
  * service manager places processes in, but it caches what it read by PID,
  * and when the sender is gone before journald reads its cgroup, it keeps the
@@ -176,14 +197,12 @@ static enum in_event next_line(struct input *in, struct fix *f, struct in_bad *b
  * entry.  _UID, on the contrary, journald takes from each message's own
  * credentials (SCM_CREDENTIALS), the kernel's word.  So an entry is vlsink's
  * when its _UID is that of CONN_USER, a static system user that no
- * unprivileged user can become, and its unit a vlsink@ instance or none:
+ * unprivileged user can become, and its unit a vlsink instance or none:
  * journald lagging behind also reads the cgroup of a vlsink that has already
  * exited, and then whole connections come without _SYSTEMD_UNIT (and _COMM,
  * _EXE).  An unreadable field counts as someone else's. */
 static int trusted(const struct input *in)
 {
-	static const char pre[] = "_SYSTEMD_UNIT=vlsink@", suf[] = ".service";
-	const size_t np = sizeof(pre) - 1, ns = sizeof(suf) - 1;
 	const void *d;
 	size_t len;
 
@@ -193,10 +212,7 @@ static int trusted(const struct input *in)
 	int r = sd_journal_get_data(in->j, "_SYSTEMD_UNIT", &d, &len);
 	if (r == -ENOENT)
 		return 1;
-	if (r < 0 || len <= np + ns)
-		return 0;
-	const char *p = d;
-	return memcmp(p, pre, np) == 0 && memcmp(p + len - ns, suf, ns) == 0;
+	return r == 0 && vlsink_unit(d, len);
 }
 
 static enum in_event bad_entry(struct in_bad *bad, const char *why, uint64_t usec, const char *p, size_t n)

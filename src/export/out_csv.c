@@ -1,5 +1,7 @@
 /* CSV, one row per record as it arrives: the streaming format, nothing is
- * held back.  Columns as in vlsink's own CSV, without format and peer. */
+ * held back.  Columns as in vlsink's own CSV, without format, peer and the
+ * fix quality; then the accuracy and the archive flag, at the end, where
+ * columns are added. */
 #include <string.h>
 
 #include "export.h"
@@ -7,12 +9,12 @@
 
 void csv_header(FILE *out)
 {
-	fputs("vehicle,time,lat,lon,speed,course,alt\n", out);
+	fputs("vehicle,time,lat,lon,speed,course,alt,accuracy,archive\n", out);
 }
 
 void csv_row(FILE *out, const struct record *r)
 {
-	char buf[VEHICLE_MAX + TIME_LEN + 6 * 24];
+	char buf[VEHICLE_MAX + TIME_LEN + 9 * 24];
 	size_t n = strlen(r->vehicle);
 
 	memcpy(buf, r->vehicle, n);
@@ -32,6 +34,12 @@ void csv_row(FILE *out, const struct record *r)
 	buf[n++] = ',';
 	if (r->have & HAVE_ALT)
 		n += fmt_fixed(buf + n, r->alt, 2);
+	buf[n++] = ',';
+	if (r->have & HAVE_ACCURACY)
+		n += fmt_fixed(buf + n, r->accuracy, 1);
+	buf[n++] = ',';
+	if (r->have & ARCHIVED)
+		buf[n++] = '1';
 	buf[n++] = '\n';
 	fwrite(buf, 1, n, out);
 }

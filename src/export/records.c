@@ -15,8 +15,8 @@ static const char *const journal_name[F_COUNT] = {
 	[F_LON] = "LONGITUDE",	      [F_SPEED] = "SPEED_MPS",	  [F_COURSE] = "COURSE_DEG",
 	[F_ALT] = "ALTITUDE_M",	      [F_FORMAT] = "SOURCE_FORMAT", [F_PEER] = NULL,
 	[F_HDOP] = "HDOP",	      [F_MODE] = "FIX_MODE",	  [F_QUALITY] = "FIX_QUALITY",
-	[F_SATS] = "SATELLITES_USED",
-	[F_ROLLOVER] = "GPS_WEEK_ROLLOVER",
+	[F_SATS] = "SATELLITES_USED", [F_ACCURACY] = "ACCURACY_M",
+	[F_ROLLOVER] = "GPS_WEEK_ROLLOVER", [F_ARCHIVE] = "ARCHIVE",
 };
 
 const char *journal_field(enum slot f)
@@ -28,7 +28,7 @@ static const char *const json_key[F_COUNT] = {
 	[F_VEHICLE] = "vehicle", [F_TIME] = "time",	[F_LAT] = "lat",       [F_LON] = "lon",   [F_SPEED] = "speed",
 	[F_COURSE] = "course",	 [F_ALT] = "alt",	[F_FORMAT] = "format", [F_PEER] = "peer",
 	[F_HDOP] = "hdop",	 [F_MODE] = "mode",	[F_QUALITY] = "quality", [F_SATS] = "sats",
-	[F_ROLLOVER] = "rollover",
+	[F_ACCURACY] = "accuracy", [F_ROLLOVER] = "rollover", [F_ARCHIVE] = "archive",
 };
 
 static const char *const bad_value[F_COUNT] = {
@@ -36,8 +36,8 @@ static const char *const bad_value[F_COUNT] = {
 	[F_LON] = "bad lon",		[F_SPEED] = "bad speed",  [F_COURSE] = "bad course",
 	[F_ALT] = "bad alt",		[F_FORMAT] = "bad format", [F_PEER] = "bad peer",
 	[F_HDOP] = "bad hdop",		[F_MODE] = "bad mode",	  [F_QUALITY] = "bad quality",
-	[F_SATS] = "bad sats",
-	[F_ROLLOVER] = "bad rollover",
+	[F_SATS] = "bad sats",		[F_ACCURACY] = "bad accuracy",
+	[F_ROLLOVER] = "bad rollover",	[F_ARCHIVE] = "bad archive",
 };
 
 /* The ranges vlsink's own parsers accept, so that anything it wrote comes
@@ -56,13 +56,14 @@ static const struct {
 	[F_MODE] = { 2, 3, HAVE_MODE, "mode out of range" },
 	[F_QUALITY] = { 1, 9, HAVE_QUALITY, "quality out of range" },
 	[F_SATS] = { 0, 999, HAVE_SATS, "sats out of range" },
+	[F_ACCURACY] = { 0, ACCURACY_MAX, HAVE_ACCURACY, "accuracy out of range" },
 };
 
 #define ESCAPED "string with escapes"
 
 static int is_number(enum slot f)
 {
-	return f >= F_LAT && f <= F_SATS;
+	return f >= F_LAT && f <= F_ACCURACY;
 }
 
 static int is_digit(char c)
@@ -74,7 +75,7 @@ static const char *number(enum slot f, double v, struct record *r)
 {
 	double *dst[F_COUNT] = {
 		[F_LAT] = &r->lat,     [F_LON] = &r->lon, [F_SPEED] = &r->speed,
-		[F_COURSE] = &r->course, [F_ALT] = &r->alt, [F_HDOP] = &r->hdop,
+		[F_COURSE] = &r->course, [F_ALT] = &r->alt, [F_HDOP] = &r->hdop, [F_ACCURACY] = &r->accuracy,
 	};
 	unsigned *count[F_COUNT] = { [F_MODE] = &r->mode, [F_QUALITY] = &r->quality, [F_SATS] = &r->sats };
 
@@ -116,7 +117,7 @@ static const char *text(enum slot f, const char *p, size_t n, struct record *r)
 		r->have |= HAVE_TIME;
 		return NULL;
 	case F_FORMAT:
-		for (int k = SRC_NMEA_RMC; k <= SRC_CSV; k++) {
+		for (int k = SRC_NMEA_RMC; k <= SRC_OSMAND; k++) {
 			const char *name = format_name((enum source_format)k);
 			if (strlen(name) == n && !memcmp(name, p, n)) {
 				r->format = (enum source_format)k;
@@ -127,9 +128,10 @@ static const char *text(enum slot f, const char *p, size_t n, struct record *r)
 	case F_PEER:
 		return peer_ok(p, n) ? NULL : bad_value[f];
 	case F_ROLLOVER:
+	case F_ARCHIVE:
 		if (n != 1 || p[0] != '1')
 			return bad_value[f];
-		r->have |= ROLLOVER_FIXED;
+		r->have |= f == F_ROLLOVER ? ROLLOVER_FIXED : ARCHIVED;
 		return NULL;
 	default:
 		return bad_value[f];
@@ -166,8 +168,8 @@ static const char *member(enum slot f, const struct json_token *v, struct record
 			return bad_value[f];
 		return number(f, d, r);
 	}
-	/* vlsink writes the flag only when it is set. */
-	if (f == F_ROLLOVER)
+	/* vlsink writes the flags only when they are set. */
+	if (f == F_ROLLOVER || f == F_ARCHIVE)
 		return v->type == JSON_TRUE ? text(f, "1", 1, r) : bad_value[f];
 	if (v->type != JSON_STRING)
 		return bad_value[f];

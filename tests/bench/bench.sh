@@ -18,6 +18,11 @@
 #   BASELINE     another vlsink build to time beside this one, on the same
 #                inputs in the same run (make bench BASELINE_REV=REV builds
 #                the revision REV for this); unset: no comparison
+#   PROTOCOLS    tracker protocols to time beside NMEA, each on the same
+#                track as frames (GEN --protocol=P, one position a frame,
+#                as many positions as the NMEA input has fixes) through
+#                vlsink --protocol=P (default "h02 gps103 gl200 osmand";
+#                empty: none)
 #
 # Every contender reads the same generated file on stdin and writes to
 # /dev/null:  CMD < FILE > /dev/null.  Peak RSS comes from one extra run
@@ -280,6 +285,37 @@ if [[ -n ${BASELINE:-} ]]; then
     fi
 fi
 
+# The tracker protocols: frames per second and positions per second beside
+# NMEA's, timed in this run.  A protocol vlsink does not know (exit 64) is
+# reported, not timed.
+read -r -a protocols <<<"${PROTOCOLS-h02 gps103 gl200 osmand}"
+frames=$(((LINES + 1) / 2))
+declare -A pskip=()
+count_pat='"lat":'
+for p in "${protocols[@]}"; do
+    [[ $p =~ ^[a-z0-9]+$ ]] || die "PROTOCOLS: bad name '$p'"
+    "$gen" "$frames" --protocol="$p" >"$tmp/frames.$p" || die "generator failed: $gen $frames --protocol=$p"
+    saved_file=$file
+    file=$tmp/frames.$p
+    peak_run "p_$p" "$file" "$vlsink" "${vl_args[@]}" --protocol="$p"
+    rc=rc_p_$p
+    # The summary says how the stream ended and how many frames were
+    # handled: a connection the protocol closes early (OsmAnd after a
+    # 400) has no rate to compare.
+    summary=$(grep -E ': [a-z-]+: [0-9]+ accepted, [0-9]+ ignored, [0-9]+ rejected' "$tmp/err.p_$p" | tail -n 1)
+    handled=$(sed -E 's/.*: ([0-9]+) accepted, ([0-9]+) ignored, ([0-9]+) rejected.*/\1 \2 \3/' <<<"$summary" |
+        awk '{ print $1 + $2 + $3 }')
+    if ((${!rc} == 64)); then
+        pskip[$p]="vlsink refuses --protocol=$p (exit 64): $(head -n 1 "$tmp/err.p_$p")"
+    elif [[ $handled != "$frames" ]]; then
+        pskip[$p]="vlsink handled ${handled:-no} frames of $frames (exit ${!rc}): ${summary#*: }"
+    else
+        timed "p_$p" "$vlsink" "${vl_args[@]}" --protocol="$p"
+    fi
+    file=$saved_file
+done
+count_pat=""
+
 peak_run vlsmall "$small" "$vlsink" "${vl_args[@]}"
 peak_run vllong "$long" "$vlsink" "${vl_args[@]}"
 
@@ -333,6 +369,33 @@ if [[ -n $baseline ]]; then
             "$(calc "printf \"%.0f\", $tpv_lines / $med_basetpv")" "$(calc "printf \"%.0f\", $tpv_lines / $med_vltpv")" \
             "$(calc "printf \"%.3f\", $med_basetpv / $med_vltpv")"
     fi
+fi
+
+if ((${#protocols[@]} > 0)); then
+    echo
+    echo "tracker protocols: the same track, one position a frame, $frames frames (NMEA: $LINES lines, 2 a position);"
+    echo "vlsink ${vl_args[*]} --protocol=P, timed in this run beside NMEA:"
+    nmea_pps=$(calc "printf \"%.0f\", $frames / $med_vl")
+    printf '  %-8s %10s %12s %12s %9s %12s %11s %5s\n' protocol "median s" "frames/s" "positions/s" "vs NMEA" "peak RSS KiB" "records out" exit
+    printf '  %-8s %10.4f %12s %12s %9s %12s %11s %5s\n' nmea "$med_vl" "$(lps "$med_vl") (lines)" "$nmea_pps" 1.000 \
+        "$rss_vl" "$out_vl" "$rc_vl"
+    for p in "${protocols[@]}"; do
+        if [[ -n ${pskip[$p]:-} ]]; then
+            printf '  %-8s not measured: %s\n' "$p" "${pskip[$p]}"
+            continue
+        fi
+        med=med_p_$p rss=rss_p_$p out=out_p_$p rc=rc_p_$p
+        printf '  %-8s %10.4f %12s %12s %9s %12s %11s %5s\n' "$p" "${!med}" \
+            "$(calc "printf \"%.0f\", $frames / ${!med}")" "$(calc "printf \"%.0f\", $frames / ${!med}")" \
+            "$(calc "printf \"%.3f\", $med_vl / ${!med}")" "${!rss}" "${!out}" "${!rc}"
+    done
+    echo "  (vs NMEA: positions/s over NMEA's; records out below $frames mean frames were rejected: see exit and"
+    echo "  the first reject of each, then rates are of frames turned away, not of records)"
+    for p in "${protocols[@]}"; do
+        out=out_p_$p
+        [[ -n ${pskip[$p]:-} || ${!out} == "$frames" ]] && continue
+        echo "  $p: $(grep -m 1 -i 'reject' "$tmp/err.p_$p" | cut -c 1-160)"
+    done
 fi
 
 echo

@@ -1,11 +1,18 @@
 /*
  * gen-nmea: write N lines of realistic, deterministic NMEA 0183 to stdout.
  *
- * Usage: gen-nmea [LINES] [--talkers]
+ * Usage: gen-nmea [LINES] [--talkers] [--protocol=P]
  *
  *   LINES      number of lines to write (default 1000000)
  *   --talkers  vary the talker ID per sentence among GP, GN and GL
  *              (default: always GP)
+ *   --protocol=h02|gps103|gl200|osmand
+ *              LINES frames of that tracker protocol instead, one per
+ *              simulated second, of the same track: H02 "*HQ,...,V1,...#",
+ *              GPS103 "imei:...,tracker,...;", Queclink "+RESP:GTFRI,...$"
+ *              (one point each), OsmAnd "GET /?id=...&lat=... HTTP/1.1"
+ *              requests; no line ends between frames but OsmAnd's CRLFs,
+ *              as the devices send them
  *
  * A simulated vehicle drives along a track (speed changes, stops, turns),
  * starting 2026-01-01 00:00:00 UTC. Each simulated second gives one $xxRMC
@@ -25,7 +32,7 @@
 #include <string.h>
 
 #define OUTBUF_SIZE (1u << 20)
-#define LINE_MAX_LEN 128u
+#define LINE_MAX_LEN 320u
 
 static const double PI = 3.14159265358979323846;
 static const double METERS_PER_DEG_LAT = 111320.0;
@@ -439,9 +446,141 @@ static void emit_gga(const struct sim *s, const char *talker)
     finish_line(&l);
 }
 
+/* ---- tracker protocols' frames ---------------------------------------- */
+
+enum protocol { P_NMEA, P_H02, P_GPS103, P_GL200, P_OSMAND };
+
+static void emit(struct line *l)
+{
+    if (outlen + l->len > OUTBUF_SIZE)
+        out_flush();
+    memcpy(outbuf + outlen, l->buf, l->len);
+    outlen += l->len;
+}
+
+/* days since 1970-01-01 of a proleptic Gregorian date (Hinnant) */
+static long long days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void put_date_time(struct line *l, const struct sim *s)
+{
+    put_uint(l, (uint64_t)s->year, 4);
+    put_uint(l, (uint64_t)s->month, 2);
+    put_uint(l, (uint64_t)s->day, 2);
+    put_uint(l, (uint64_t)s->hour, 2);
+    put_uint(l, (uint64_t)s->minute, 2);
+    put_uint(l, (uint64_t)s->second, 2);
+}
+
+static void emit_frame(const struct sim *s, enum protocol p, unsigned long long n)
+{
+    struct line l;
+    l.len = 0;
+    switch (p) {
+    case P_H02:
+        put_str(&l, "*HQ,4210051415,V1,");
+        put_uint(&l, (uint64_t)s->hour, 2);
+        put_uint(&l, (uint64_t)s->minute, 2);
+        put_uint(&l, (uint64_t)s->second, 2);
+        put_str(&l, ",A,");
+        put_coord(&l, s->lat, 2, 'N', 'S');
+        put_ch(&l, ',');
+        put_coord(&l, s->lon, 3, 'E', 'W');
+        put_ch(&l, ',');
+        put_fixed(&l, s->speed * MPS_TO_KNOTS, 2);
+        put_ch(&l, ',');
+        put_uint(&l, (uint64_t)s->course, 1);
+        put_ch(&l, ',');
+        put_uint(&l, (uint64_t)s->day, 2);
+        put_uint(&l, (uint64_t)s->month, 2);
+        put_uint(&l, (uint64_t)(s->year % 100), 2);
+        put_str(&l, ",FFFFFBFF#");
+        break;
+    case P_GPS103:
+        put_str(&l, "imei:359586015829802,tracker,");
+        put_uint(&l, (uint64_t)(s->year % 100), 2);
+        put_uint(&l, (uint64_t)s->month, 2);
+        put_uint(&l, (uint64_t)s->day, 2);
+        put_uint(&l, (uint64_t)s->hour, 2);
+        put_uint(&l, (uint64_t)s->minute, 2);
+        put_str(&l, ",,F,");
+        put_uint(&l, (uint64_t)s->hour, 2);
+        put_uint(&l, (uint64_t)s->minute, 2);
+        put_uint(&l, (uint64_t)s->second, 2);
+        put_str(&l, ".000,A,");
+        put_coord(&l, s->lat, 2, 'N', 'S');
+        put_ch(&l, ',');
+        put_coord(&l, s->lon, 3, 'E', 'W');
+        put_ch(&l, ',');
+        put_fixed(&l, s->speed * MPS_TO_KNOTS, 2);
+        put_ch(&l, ',');
+        put_fixed(&l, s->course, 2);
+        put_ch(&l, ';');
+        break;
+    case P_GL200:
+        /* version, IMEI, name, report id and type, one point; then the
+         * point: accuracy (an HDOP-like 1 to 50), speed in km/h, azimuth,
+         * altitude, longitude, latitude, UTC time, cell; then mileage,
+         * send time and count */
+        put_str(&l, "+RESP:GTFRI,060228,862170010196747,,0,0,1,");
+        put_uint(&l, round_u64(s->hdop) ? round_u64(s->hdop) : 1, 1);
+        put_ch(&l, ',');
+        put_fixed(&l, s->speed * 3.6, 1);
+        put_ch(&l, ',');
+        put_uint(&l, (uint64_t)s->course, 1);
+        put_ch(&l, ',');
+        put_fixed(&l, s->alt, 1);
+        put_ch(&l, ',');
+        put_fixed(&l, s->lon, 6);
+        put_ch(&l, ',');
+        put_fixed(&l, s->lat, 6);
+        put_ch(&l, ',');
+        put_date_time(&l, s);
+        put_str(&l, ",0262,0001,18d8,6141,00,,");
+        put_date_time(&l, s);
+        put_ch(&l, ',');
+        put_ch(&l, HEX[(n >> 12) & 15]);
+        put_ch(&l, HEX[(n >> 8) & 15]);
+        put_ch(&l, HEX[(n >> 4) & 15]);
+        put_ch(&l, HEX[n & 15]);
+        put_ch(&l, '$');
+        break;
+    case P_OSMAND: {
+        long long t = days_from_civil(s->year, s->month, s->day) * 86400 + s->hour * 3600 +
+                      s->minute * 60 + s->second;
+        put_str(&l, "GET /?id=123456&timestamp=");
+        put_uint(&l, (uint64_t)t, 1);
+        put_str(&l, "&lat=");
+        put_fixed(&l, s->lat, 6);
+        put_str(&l, "&lon=");
+        put_fixed(&l, s->lon, 6);
+        put_str(&l, "&speed=");
+        put_fixed(&l, s->speed * MPS_TO_KNOTS, 2);
+        put_str(&l, "&bearing=");
+        put_fixed(&l, s->course, 1);
+        put_str(&l, "&altitude=");
+        put_fixed(&l, s->alt, 1);
+        put_str(&l, "&accuracy=");
+        put_fixed(&l, s->hdop * 4.0, 1);
+        put_str(&l, " HTTP/1.1\r\nHost: bench\r\n\r\n");
+        break;
+    }
+    case P_NMEA:
+        break;
+    }
+    emit(&l);
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: gen-nmea [LINES] [--talkers]\n");
+    fprintf(stderr, "usage: gen-nmea [LINES] [--talkers] [--protocol=h02|gps103|gl200|osmand]\n");
 }
 
 int main(int argc, char **argv)
@@ -449,11 +588,22 @@ int main(int argc, char **argv)
     unsigned long long lines = 1000000ull;
     int vary_talkers = 0;
     int have_count = 0;
+    enum protocol proto = P_NMEA;
+    static const char *const proto_names[] = {"nmea", "h02", "gps103", "gl200", "osmand"};
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--talkers") == 0) {
             vary_talkers = 1;
+        } else if (strncmp(a, "--protocol=", 11) == 0) {
+            int k = 0;
+            while (k < 5 && strcmp(a + 11, proto_names[k]) != 0)
+                k++;
+            if (k == 5) {
+                fprintf(stderr, "gen-nmea: unknown protocol '%s'\n", a + 11);
+                return 2;
+            }
+            proto = (enum protocol)k;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage();
             return 0;
@@ -476,6 +626,10 @@ int main(int argc, char **argv)
     struct sim s;
     sim_init(&s);
     unsigned long long written = 0;
+    while (proto != P_NMEA && written < lines) {
+        emit_frame(&s, proto, written++);
+        sim_step(&s);
+    }
     while (written < lines) {
         emit_rmc(&s, pick_talker(vary_talkers));
         if (++written == lines)

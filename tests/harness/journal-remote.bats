@@ -35,11 +35,11 @@ load '../lib/scaleout'
 	ct_wait_until "$((10 * E2E_SCALE))" _forged_there || fail "the forged entry was not stored"
 	run ct_exec "$EXPORT" --directory="$REMOTE_DIR" --vehicle="$v" --output-format=csv
 	assert_success
-	assert_output "vehicle,time,lat,lon,speed,course,alt
-$v,2026-11-25T00:00:00.000Z,1.0000000,2.0000000,,,"
+	assert_output "vehicle,time,lat,lon,speed,course,alt,accuracy,archive
+$v,2026-11-25T00:00:00.000Z,1.0000000,2.0000000,,,,,"
 	# it exists in the central journal only: no ingest host ever saw it
 	run ct_exec "$EXPORT" --vehicle="$v" --output-format=csv
-	assert_output vehicle,time,lat,lon,speed,course,alt
+	assert_output vehicle,time,lat,lon,speed,course,alt,accuracy,archive
 	run ct_exec journalctl --no-pager -q -o cat -u systemd-journal-remote.service
 	assert_output --partial 'Certificate checking disabled.'
 }

@@ -82,9 +82,9 @@ static int journal_send(struct sink *s, const struct iovec *iov, int n)
  * SYSLOG_IDENTIFIER, VEHICLE_ID, REMOTE_ADDR, REMOTE_PORT. */
 #define COMMON_FIELDS 6
 /* A record adds FIX_TIME, LATITUDE, LONGITUDE, SPEED_MPS, COURSE_DEG,
- * ALTITUDE_M, FIX_MODE, FIX_QUALITY, SATELLITES_USED, HDOP, SOURCE_FORMAT,
- * GPS_WEEK_ROLLOVER and RAW_LINE. */
-#define RECORD_FIELDS 13
+ * ALTITUDE_M, FIX_MODE, FIX_QUALITY, SATELLITES_USED, HDOP, ACCURACY_M,
+ * SOURCE_FORMAT, GPS_WEEK_ROLLOVER, ARCHIVE and RAW_LINE. */
+#define RECORD_FIELDS 15
 /* RAW_LINE holds the lines of a merged fix, LF between them. */
 #define RAW_MAX ((size_t)MERGE_LINES * (MAX_LINE_LIMIT + 1))
 
@@ -191,9 +191,13 @@ int journal_record(struct sink *s, const struct record *r, const struct origin *
 		add(&e, "SATELLITES_USED=%u", r->sats);
 	if (r->have & HAVE_HDOP)
 		add_fixed(&e, "HDOP", r->hdop, 2);
+	if (r->have & HAVE_ACCURACY)
+		add_fixed(&e, "ACCURACY_M", r->accuracy, 1);
 	add(&e, "SOURCE_FORMAT=%s", format_name(r->format));
 	if (r->have & ROLLOVER_FIXED)
 		add(&e, "GPS_WEEK_ROLLOVER=1");
+	if (r->have & ARCHIVED)
+		add(&e, "ARCHIVE=1");
 	add_raw(&e, line, len);
 	return journal_send(s, e.iov, e.n);
 }
