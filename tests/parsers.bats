@@ -47,13 +47,21 @@ repeat() {
 	cases filter
 }
 
+@test "gl200.cases" {
+	cases gl200
+}
+
+@test "osmand.cases" {
+	cases osmand
+}
+
 @test "no case file is left out of this suite" {
 	local f names=""
 	for f in "$BATS_TEST_DIRNAME"/cases/*.cases; do
 		f=${f##*/}
 		names+="${f%.cases} "
 	done
-	assert_equal "$names" "csv filter ident merge nmea tpv "
+	assert_equal "$names" "csv filter gl200 ident merge nmea osmand tpv "
 }
 
 @test "an RMC of 3990 commas fits --max-line=4000 and is a syntax error" {
