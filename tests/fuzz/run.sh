@@ -9,7 +9,8 @@
 #                    through its harness (named by the file's prefix); no fuzzing
 #   --jobs N         run N harnesses at a time (default 1)
 #   --keep-corpus    start from the work corpus of the last run, not afresh
-#   --only LIST      comma-separated harnesses (linebuf,framer,nmea,tpv,csv,line,json,merge,devices,proxy)
+#   --only LIST      comma-separated harnesses (linebuf,framer,nmea,tpv,csv,line,json,merge,devices,proxy,
+#                    gl200,osmand)
 #
 # Prints, per harness: executions, exec/s, coverage (cov: edges, ft:
 # features) and crashes.  Exits 1 if a harness crashed or a replay failed,
@@ -49,7 +50,7 @@ CORE_PURE=(src/core/scan.c src/core/calendar.c src/core/format.c src/core/record
 PARSE_SRCS=(src/vlsink/parse/parse.c src/vlsink/parse/nmea.c src/vlsink/parse/tpv.c src/vlsink/parse/csv.c "${CORE_PURE[@]}")
 JSON_FLAGS=(-DHAVE_JSON_VALID)
 
-harnesses=(linebuf framer nmea tpv csv line json merge devices proxy)
+harnesses=(linebuf framer nmea tpv csv line json merge devices proxy gl200 osmand)
 if [[ -n $only ]]; then
 	IFS=, read -ra want <<<"$only"
 	for h in "${want[@]}"; do
@@ -65,6 +66,7 @@ srcs_for() {
 	merge) echo "${PARSE_SRCS[@]}" src/vlsink/fix/merge.c ;;
 	devices) echo src/vlsink/devices.c src/core/scan.c src/core/calendar.c ;;
 	proxy) echo src/vlsink/parse/proxy.c ;;
+	gl200 | osmand) echo "src/vlsink/parse/$1.c" "${CORE_PURE[@]}" ;;
 	*) echo "${PARSE_SRCS[@]}" ;;
 	esac
 }
@@ -78,6 +80,8 @@ dict_for() {
 	framer) echo "$FUZZ/dict/framer.dict" ;;
 	devices) echo "$FUZZ/dict/devices.dict" ;;
 	proxy) echo "$FUZZ/dict/proxy.dict" ;;
+	gl200) echo "$FUZZ/dict/gl200.dict" ;;
+	osmand) echo "$FUZZ/dict/osmand.dict" ;;
 	esac
 }
 
@@ -167,7 +171,8 @@ for f in examples/*.nmea examples/*.jsonl examples/*.csv; do
 	cp "$f" "$seeds/stream/$(basename "$f")"
 done
 # Case files: blocks split by blank lines; in each, '#' lines are comments,
-# the first other line is the command, then input and expected alternate.
+# the first other line is the command, then input and expected alternate
+# ("also" lines are further records of the input before them).
 # shellcheck disable=SC2094 # reads the .cases file, writes under build/
 for f in tests/cases/*.cases; do
 	block=0 pos=0
@@ -176,7 +181,7 @@ for f in tests/cases/*.cases; do
 			pos=0
 			continue
 		fi
-		[[ $l == '#'* ]] && continue
+		[[ $l == '#'* || $l == 'also '* ]] && continue
 		if ((pos == 0)); then
 			block=$((block + 1))
 			: >"$seeds/stream/$(basename "$f" .cases)-$block"
