@@ -172,7 +172,7 @@ for f in examples/*.nmea examples/*.jsonl examples/*.csv; do
 done
 # Case files: blocks split by blank lines; in each, '#' lines are comments,
 # the first other line is the command, then input and expected alternate
-# ("also" lines are further records of the input before them).
+# ("+ {" lines are further records of the input before them).
 # shellcheck disable=SC2094 # reads the .cases file, writes under build/
 for f in tests/cases/*.cases; do
 	block=0 pos=0
@@ -181,7 +181,7 @@ for f in tests/cases/*.cases; do
 			pos=0
 			continue
 		fi
-		[[ $l == '#'* || $l == 'also '* ]] && continue
+		[[ $l == '#'* || $l == '+ {'* ]] && continue
 		if ((pos == 0)); then
 			block=$((block + 1))
 			: >"$seeds/stream/$(basename "$f" .cases)-$block"
