@@ -36,7 +36,7 @@ while (($#)); do
 	--keep-corpus) keep=1 ;;
 	--only) only=${2:?--only needs a list}; shift ;;
 	--only=*) only=${1#*=} ;;
-	-h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	*) seconds=$1 ;;
 	esac

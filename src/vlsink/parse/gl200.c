@@ -22,7 +22,7 @@
 #define GL_FIELDS_MAX 400
 _Static_assert(GL_FIELDS_MAX >= BLOCK_LAST + FRAME_POINTS_MAX * BLOCK_FIELDS + 2, "fields for 15 points");
 /* Queclink's accuracy is 0 (no fix) or an HDOP-like 1 to 50. */
-#define ACCURACY_MAX 50
+#define GL_HDOP_MAX 50
 
 struct field {
 	const char *p;
@@ -153,7 +153,7 @@ static enum reason take_block(const struct frame *fr, size_t b, struct record *r
 	 * sent again, which is no position of this moment. */
 	if (acc == 0 || f[4].n == 0)
 		return R_NO_FIX;
-	if (acc > ACCURACY_MAX)
+	if (acc > GL_HDOP_MAX)
 		return R_OUT_OF_RANGE;
 	r->hdop = acc;
 	r->have |= HAVE_HDOP;
