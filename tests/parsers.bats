@@ -55,6 +55,46 @@ repeat() {
 	cases gps103
 }
 
+@test "gl200.cases" {
+	cases gl200
+}
+
+@test "osmand.cases" {
+	cases osmand
+}
+
+# The replies a stream of frames gets (--reply-fd, as on a socket): the
+# frame -> reply table of the man page's TRACKER PROTOCOLS.
+replies() {
+	"$VLSINK" --sink=stdout --format=json --reply-fd=3 "$@" \
+		3>"$BATS_TEST_TMPDIR/replies" >/dev/null 2>"$BATS_TEST_TMPDIR/err"
+	REPLIES=$(cat "$BATS_TEST_TMPDIR/replies"; echo .)
+	REPLIES=${REPLIES%.}
+}
+
+@test "gl200 replies: +SACK:GTHBD to a heartbeat always; +SACK:<count> under --ack to reports taken, none to a reject" {
+	local fri='+RESP:GTFRI,020102,135790246811220,,0,0,1,1,4.3,92,70.0,121.354335,31.222073,20090214013254,0460,0000,18d8,6141,00,,20090214093254,11F0$'
+	local nofix='+RESP:GTFRI,020102,135790246811220,,0,0,1,0,4.3,92,70.0,121.354335,31.222073,20090214013254,0460,0000,18d8,6141,00,,20090214093254,11F1$'
+	local inf='+RESP:GTINF,C30302,860201067023286,,41,89880000000000000000,14,99,0,0.0,,3.77,0,1,2,,,20260908143011,30,,25.9,,,20260909020028,46B4$'
+	local hbd='+ACK:GTHBD,060100,135790246811220,,20100214093254,11F2$'
+	replies --protocol=gl200 < <(printf '%s\n' "$hbd" "$fri" "$nofix" "$inf")
+	assert_equal "$REPLIES" '+SACK:GTHBD,060100,11F2$'
+	replies --protocol=gl200 --ack < <(printf '%s\n' "$hbd" "$fri" "$nofix" "$inf")
+	assert_equal "$REPLIES" '+SACK:GTHBD,060100,11F2$+SACK:11F0$+SACK:46B4$'
+}
+
+@test "osmand replies: 200 to a position and to an id alone, 400 and close to a reject, 405 and close to PUT, close after HTTP/1.0" {
+	local ok=$'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'
+	local pos=$'GET /?id=1&timestamp=1377177267&lat=60.0&lon=30.0 HTTP/1.1\r\n\r\n'
+	local beat=$'GET /?id=1 HTTP/1.1\r\n\r\n'
+	replies --protocol=osmand < <(printf '%s' "$pos" "$beat" $'GET /?lat=60.0&lon=30.0 HTTP/1.1\r\n\r\n' "$pos")
+	assert_equal "$REPLIES" "$ok$ok"$'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'
+	replies --protocol=osmand < <(printf '%s' $'PUT /?id=1 HTTP/1.1\r\n\r\n' "$pos")
+	assert_equal "$REPLIES" $'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, POST\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'
+	replies --protocol=osmand < <(printf '%s' "${pos/HTTP\/1.1/HTTP/1.0}" "$pos")
+	assert_equal "$REPLIES" $'HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'
+}
+
 @test "no case file is left out of this suite" {
 	local f names=""
 	for f in "$BATS_TEST_DIRNAME"/cases/*.cases; do
@@ -62,6 +102,9 @@ repeat() {
 		names+="${f%.cases} "
 	done
 	assert_equal "$names" "csv filter gps103 h02 ident merge nmea tpv "
+}
+
+	assert_equal "$names" "csv filter gl200 ident merge nmea osmand tpv "
 }
 
 @test "an RMC of 3990 commas fits --max-line=4000 and is a syntax error" {

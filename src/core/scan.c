@@ -187,6 +187,20 @@ int scan_iso8601(const char *p, size_t n, int64_t *ms)
 	return 0;
 }
 
+int scan_compact_time(const char *p, size_t n, int64_t *ms)
+{
+	unsigned c, yy, mo, d, h, mi, s;
+
+	if (n != 14 || two(p, &c) || two(p + 2, &yy) || two(p + 4, &mo) || two(p + 6, &d) ||
+	    two(p + 8, &h) || two(p + 10, &mi) || two(p + 12, &s))
+		return -1;
+	int y = (int)(c * 100 + yy);
+	if (!valid_date(y, mo, d) || h > 23 || mi > 59 || s > 60)
+		return -1;
+	*ms = days_from_civil(y, mo, d) * MS_PER_DAY + ((int64_t)h * 3600 + (int64_t)mi * 60 + s) * 1000;
+	return 0;
+}
+
 /* Unix seconds with an optional fraction, from 1970 to 2199. */
 int scan_epoch(const char *p, size_t n, int64_t *ms)
 {

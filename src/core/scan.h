@@ -25,6 +25,8 @@ int scan_uint(const char *p, size_t n, unsigned max, unsigned *out);
 int scan_hexdigit(int c);
 int scan_hhmmss(const char *p, size_t n, int64_t *ms_of_day);
 int scan_iso8601(const char *p, size_t n, int64_t *ms);
+/* YYYYMMDDHHMMSS, UTC, as Queclink devices write it. */
+int scan_compact_time(const char *p, size_t n, int64_t *ms);
 int scan_epoch(const char *p, size_t n, int64_t *ms);
 /* ddmm.mmmm to degrees: 0, -1 (syntax) or -2 (out of range). */
 int scan_ddmm(const char *p, size_t n, size_t min_digits, size_t max_digits, double lim, double *deg);

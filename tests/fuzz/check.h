@@ -249,9 +249,11 @@ static inline void fuzz_check_record(const struct record *r)
 		tmax = days_from_civil(2201, 1, 1) * MS_PER_DAY;
 	}
 	CHECK((r->have & ~(unsigned)(HAVE_TIME | HAVE_SPEED | HAVE_COURSE | HAVE_ALT | HAVE_MODE | HAVE_QUALITY |
-				      HAVE_SATS | HAVE_HDOP | ROLLOVER_FIXED)) == 0);
+				      HAVE_SATS | HAVE_HDOP | ROLLOVER_FIXED | HAVE_ACCURACY | ARCHIVED)) == 0);
 	CHECK(!(r->have & ROLLOVER_FIXED) || (r->format == SRC_NMEA_RMC && (r->have & HAVE_TIME)));
-	CHECK((unsigned)r->format <= SRC_CSV);
+	CHECK((unsigned)r->format <= SRC_OSMAND);
+	if (r->have & HAVE_ACCURACY)
+		CHECK(isfinite(r->accuracy) && r->accuracy >= 0 && r->accuracy <= 1e6);
 	CHECK(isfinite(r->lat) && r->lat >= -90 && r->lat <= 90);
 	CHECK(isfinite(r->lon) && r->lon >= -180 && r->lon <= 180);
 	if (r->have & HAVE_TIME)

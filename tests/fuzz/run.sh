@@ -10,7 +10,7 @@
 #   --jobs N         run N harnesses at a time (default 1)
 #   --keep-corpus    start from the work corpus of the last run, not afresh
 #   --only LIST      comma-separated harnesses (linebuf,framer,nmea,tpv,csv,line,json,merge,devices,
-#                    proxy,h02,gps103)
+#                    proxy,h02,gps103,gl200,osmand)
 #
 # Prints, per harness: executions, exec/s, coverage (cov: edges, ft:
 # features) and crashes.  Exits 1 if a harness crashed or a replay failed,
@@ -50,7 +50,7 @@ CORE_PURE=(src/core/scan.c src/core/calendar.c src/core/format.c src/core/record
 PARSE_SRCS=(src/vlsink/parse/parse.c src/vlsink/parse/nmea.c src/vlsink/parse/tpv.c src/vlsink/parse/csv.c "${CORE_PURE[@]}")
 JSON_FLAGS=(-DHAVE_JSON_VALID)
 
-harnesses=(linebuf framer nmea tpv csv line json merge devices proxy h02 gps103)
+harnesses=(linebuf framer nmea tpv csv line json merge devices proxy h02 gps103 gl200 osmand)
 if [[ -n $only ]]; then
 	IFS=, read -ra want <<<"$only"
 	for h in "${want[@]}"; do
@@ -66,7 +66,7 @@ srcs_for() {
 	merge) echo "${PARSE_SRCS[@]}" src/vlsink/fix/merge.c ;;
 	devices) echo src/vlsink/devices.c src/core/scan.c src/core/calendar.c ;;
 	proxy) echo src/vlsink/parse/proxy.c ;;
-	h02 | gps103) echo "src/vlsink/parse/$1.c" "${PARSE_SRCS[@]}" ;;
+	h02 | gps103 | gl200 | osmand) echo "src/vlsink/parse/$1.c" "${PARSE_SRCS[@]}" ;;
 	*) echo "${PARSE_SRCS[@]}" ;;
 	esac
 }
@@ -82,6 +82,8 @@ dict_for() {
 	proxy) echo "$FUZZ/dict/proxy.dict" ;;
 	h02) echo "$FUZZ/dict/h02.dict" ;;
 	gps103) echo "$FUZZ/dict/gps103.dict" ;;
+	gl200) echo "$FUZZ/dict/gl200.dict" ;;
+	osmand) echo "$FUZZ/dict/osmand.dict" ;;
 	esac
 }
 
@@ -171,7 +173,8 @@ for f in examples/*.nmea examples/*.jsonl examples/*.csv; do
 	cp "$f" "$seeds/stream/$(basename "$f")"
 done
 # Case files: blocks split by blank lines; in each, '#' lines are comments,
-# the first other line is the command, then input and expected alternate.
+# the first other line is the command, then input and expected alternate
+# ("+ {" lines are further records of the input before them).
 # shellcheck disable=SC2094 # reads the .cases file, writes under build/
 for f in tests/cases/*.cases; do
 	block=0 pos=0
@@ -180,7 +183,7 @@ for f in tests/cases/*.cases; do
 			pos=0
 			continue
 		fi
-		[[ $l == '#'* ]] && continue
+		[[ $l == '#'* || $l == '+ {'* ]] && continue
 		if ((pos == 0)); then
 			block=$((block + 1))
 			: >"$seeds/stream/$(basename "$f" .cases)-$block"
