@@ -101,10 +101,7 @@ replies() {
 		f=${f##*/}
 		names+="${f%.cases} "
 	done
-	assert_equal "$names" "csv filter gps103 h02 ident merge nmea tpv "
-}
-
-	assert_equal "$names" "csv filter gl200 ident merge nmea osmand tpv "
+	assert_equal "$names" "csv filter gl200 gps103 h02 ident merge nmea osmand tpv "
 }
 
 @test "an RMC of 3990 commas fits --max-line=4000 and is a syntax error" {
