@@ -168,7 +168,7 @@ bytes() {
 
 @test "osmand keep-alive: two requests on one connection, each answered before the next is sent" {
 	printf '%s' "$OSM_GET" >"$T/r1"
-	printf '%s' "${OSM_GET/speed=10/speed=11}" >"$T/r2"
+	printf '%s' "${OSM_GET/timestamp=1700000000/timestamp=1700000060}" >"$T/r2"
 	printf '%s' "$OK" >"$T/ok"
 	for mode in --supervise --no-supervise; do
 		: >"$T/ssa.err"
@@ -223,11 +223,28 @@ bytes() {
 	kill -TERM -- "-$SSA_PID"
 	wait_gone "$SSA_PID" 5
 	: >"$T/ssa.err"
-	printf '%s' "$OSM_GET" "$OSM_GET" >"$T/in"
+	printf '%s' "$OSM_GET" "${OSM_GET/timestamp=1700000000/timestamp=1700000060}" >"$T/in"
 	serve -- --sink=stdout --no-supervise
 	peer bytewise "$T/in"
 	printf '%s%s' "$OK" "$OK" >"$T/ok2"
 	assert_equal "$(bytes "$T/back")" "$(bytes "$T/ok2")"
+}
+
+@test "inetd style (the connection on stdin): replies go back on it; on a pipe, only to --reply-fd" {
+	mkfifo "$T/fifo"
+	cat "$T/fifo" >"$T/recs" &
+	track $!
+	printf '%s' "$LOGON" "$FIX" "$BEAT" >"$T/in"
+	serve --inetd -- --sink=fifo:"$T/fifo"
+	peer send "$T/in"
+	assert_equal "$(cat "$T/back")" "LOADON"
+	wait_until 20 file_has "$T/recs" '"vehicle":"359586015829802"'
+	# A pipe: replies nowhere, or to the descriptor named.
+	"$VLSINK" --sink=stdout <"$T/in" >"$OUT" 2>"$ERR"
+	assert_equal "$(line_count "$OUT")" 1
+	"$VLSINK" --sink=stdout --reply-fd=4 <"$T/in" >"$OUT" 2>"$ERR" 4>"$T/replies"
+	assert_equal "$(cat "$T/replies")" "LOADON"
+	assert_equal "$(line_count "$OUT")" 1
 }
 
 @test "auto-detection: each protocol from its first bytes; digits then ',' stay CSV" {

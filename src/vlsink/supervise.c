@@ -452,9 +452,12 @@ int supervise(struct conn *c, int fd)
 			if (ring_fits(&s))
 				continue;
 		}
-		/* The worker says so there too when it released replies. */
-		space = n;
-		pfd[n++] = (struct pollfd){ s.w.space_efd, POLLIN, 0 };
+		/* The worker says so there too when it released replies (an
+		 * NMEA stream has none: its reader waits as it always did). */
+		if (backlog || (c->proto != PROTO_NMEA && c->proto != PROTO_AUTO)) {
+			space = n;
+			pfd[n++] = (struct pollfd){ s.w.space_efd, POLLIN, 0 };
+		}
 		int ms = s.pidfd < 0 ? 50 : -1;
 		if (s.out && reply_unsent(s.out)) {
 			pfd[n++] = (struct pollfd){ s.out->fd, POLLOUT, 0 };
