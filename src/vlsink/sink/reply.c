@@ -168,7 +168,11 @@ int reply_drain(struct reply_sink *r)
 	(void)reply_write(r);
 	while (reply_unsent(r) > 0) {
 		int64_t now = monotonic_ms();
-		if (reply_stalled(r, now) || stop_requested())
+		/* Stopping, the peer gets what it has taken: an ack it missed
+		 * makes the device send again, never lose. */
+		if (stop_requested())
+			return 0;
+		if (reply_stalled(r, now))
 			return -1;
 		struct pollfd pfd = { r->fd, POLLOUT, 0 };
 		int64_t left = r->stall_since + REPLY_STALL_MS - now;

@@ -75,8 +75,8 @@ size_t reply_unsent(const struct reply_sink *r);
 int reply_stalled(const struct reply_sink *r, int64_t now);
 /* Everything released is written and a reply asked to close after it. */
 int reply_hangup(const struct reply_sink *r);
-/* Waits until everything released is written: 0, or -1 when the peer took
- * nothing for REPLY_STALL_MS (or a stop signal came). */
+/* Waits until everything released is written (or a stop signal came): 0,
+ * or -1 when the peer took nothing for REPLY_STALL_MS. */
 int reply_drain(struct reply_sink *r);
 /* The reader's side: the released replies of the shared ring into its own
  * direct sink, as far as that has room; 1 when it took any. */
