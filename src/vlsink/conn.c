@@ -2,10 +2,7 @@
  * -> framer -> parser -> sink, with the report counting on the side. */
 #include <string.h>
 
-#include <poll.h>
-
 #include "core/clock.h"
-#include "core/stop.h"
 #include "vlsink/conn.h"
 #include "vlsink/input.h"
 
@@ -145,7 +142,8 @@ static void reply(struct conn *c, const char *p, size_t n, int close_after)
 }
 
 /* Framing errors of an HTTP request: the client gets a status, and the
- * connection ends, since where the next request starts is unknown. */
+ * connection ends, since where the next request starts is unknown.  Also
+ * the 400 of a rejected request whose parser worded none. */
 static void http_error(struct conn *c, enum lb_event ev)
 {
 	static const char too_long[] = "HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -173,26 +171,17 @@ static const frame_parser parsers[PROTO_COUNT] = {
  * (no epochs to merge: each carries a whole fix), its reply is staged. */
 static void conn_frame(struct conn *c, enum lb_event ev, const struct lb_line *l)
 {
+	static const enum reason unframed[] = {
+		[LB_TOO_LONG] = R_TOO_LONG, [LB_CONTROL] = R_CONTROL_CHAR, [LB_BINARY] = R_BINARY,
+		[LB_NO_LENGTH] = R_SYNTAX,  [LB_BAD_LENGTH] = R_SYNTAX,
+	};
 	struct frame_out out;
 	struct tally *t = &c->rp.t;
-	enum reason why = R_SYNTAX;
 
-	switch (ev) {
-	case LB_LINE:
-		break;
-	case LB_TOO_LONG:
-		why = R_TOO_LONG;
-		/* fall through */
-	case LB_CONTROL:
-		why = ev == LB_CONTROL ? R_CONTROL_CHAR : why;
-		/* fall through */
-	case LB_NO_LENGTH:
-	case LB_BAD_LENGTH:
+	if (ev != LB_LINE) {
+		report_reject(&c->rp, conn_vehicle(c), unframed[ev], l->p, l->n);
 		if (c->proto == PROTO_OSMAND)
 			http_error(c, ev);
-		/* fall through */
-	default:
-		report_reject(&c->rp, conn_vehicle(c), ev == LB_BINARY ? R_BINARY : why, l->p, l->n);
 		return;
 	}
 	memset(&out, 0, sizeof(out));
@@ -226,8 +215,10 @@ static void conn_frame(struct conn *c, enum lb_event ev, const struct lb_line *l
 	case V_REJECT:
 		report_reject(&c->rp, conn_vehicle(c), out.why, l->p, l->n);
 		/* OsmAnd answers a rejected request (400) and closes. */
-		if (c->proto == PROTO_OSMAND)
+		if (c->proto == PROTO_OSMAND && out.reply_n)
 			reply(c, out.reply, out.reply_n, 1);
+		else if (c->proto == PROTO_OSMAND)
+			http_error(c, LB_BAD_LENGTH);
 		return;
 	}
 	reply(c, out.reply, out.reply_n, out.close_after_reply);
@@ -310,10 +301,10 @@ static const char *const end_names[] = {
 	[IN_RESET] = "reset",	       [IN_ERROR] = "input-error",
 };
 
-/* Replies whose records are delivered go out.  When room is wanted (or
- * the stream ends), waits for the peer to take them, at most until it has
- * taken nothing for REPLY_STALL_MS: -1 then, the peer is not reading. */
-static int send_replies(struct conn *c, size_t want)
+/* Replies whose records are delivered go out.  When room for one more is
+ * wanted (or the stream ends: all), waits for the peer to take them, at
+ * most until it has taken nothing for REPLY_STALL_MS: -1 then. */
+static int send_replies(struct conn *c, int all)
 {
 	struct reply_sink *r = c->replies;
 
@@ -325,16 +316,9 @@ static int send_replies(struct conn *c, size_t want)
 		return 0;
 	reply_release(r);
 	(void)reply_write(r);
-	while (reply_unsent(r) > 0 && (want == 0 || reply_room(r) < want)) {
-		int64_t now = monotonic_ms();
-		if (reply_stalled(r, now) || stop_requested())
-			return -1;
-		struct pollfd pfd = { r->fd, POLLOUT, 0 };
-		int64_t left = r->stall_since + REPLY_STALL_MS - now;
-		(void)stop_poll(&pfd, 1, left > 0 ? (int)left : 0);
-		(void)reply_write(r);
-	}
-	return 0;
+	if (!all && reply_fits(r))
+		return 0;
+	return reply_drain(r);
 }
 
 int conn_serve(struct conn *c, int fd)
@@ -357,7 +341,7 @@ int conn_serve(struct conn *c, int fd)
 			(void)reply_write(c->replies);
 		}
 		if (c->hangup) {
-			t->end = send_replies(c, 0) < 0 ? "reply-blocked" : "reply-close";
+			t->end = send_replies(c, 1) < 0 ? "reply-blocked" : "reply-close";
 			break;
 		}
 		size_t room, n = 0;
@@ -383,7 +367,7 @@ int conn_serve(struct conn *c, int fd)
 		int blocked = 0;
 		while (!c->refused && !c->hangup && conn_detect(c, 0)) {
 			/* A frame has at most one reply: room for it first. */
-			if (c->replies && reply_room(c->replies) < REPLY_MAX && send_replies(c, REPLY_MAX) < 0) {
+			if (c->replies && !reply_fits(c->replies) && send_replies(c, 0) < 0) {
 				blocked = 1;
 				break;
 			}
@@ -405,7 +389,7 @@ int conn_serve(struct conn *c, int fd)
 	}
 	if (!c->failed && sink_flush(c->sink) < 0)
 		c->failed = 1;
-	if (!c->failed && send_replies(c, 0) < 0 && !strcmp(t->end, "eof"))
+	if (!c->failed && send_replies(c, 1) < 0 && !strcmp(t->end, "eof"))
 		t->end = "reply-blocked";
 	return c->failed ? -1 : 0;
 }

@@ -38,6 +38,8 @@ struct super {
 	int pidfd;  /* -1: pidfd_open is unavailable; waitpid on a tick instead. */
 	int64_t crash_at[RESTART_MAX_LIMIT + 1];
 	int ncrash;
+	struct reply_sink *out; /* The replies' way to the connection (main.c's). */
+	int blocked;            /* The peer took no reply for REPLY_STALL_MS. */
 };
 
 static size_t ring_room(const struct super *s)
@@ -91,6 +93,25 @@ static void wake_worker(struct super *s)
 	(void)!write(s->w.data_efd, &one, sizeof(one));
 }
 
+/* The replies the worker released go out, in order, each once: the ring
+ * holds them in the order of their lines, and the sink drops any for a
+ * line at or before the last it took.  A worker waiting for room is woken.
+ * Never blocks; once the peer has taken nothing for REPLY_STALL_MS while
+ * its replies fill the buffer, the connection is given up (reply-blocked). */
+static void pass_replies(struct super *s)
+{
+	struct reply_ring *ring = &s->w.sh->replies;
+
+	if (!s->out)
+		return;
+	(void)reply_write(s->out);
+	if (reply_take(ring, s->out) && atomic_exchange(&ring->want_space, 0))
+		wake_worker(s);
+	(void)reply_write(s->out);
+	if (reply_stalled(s->out, monotonic_ms()) && !reply_fits(s->out))
+		s->blocked = 1;
+}
+
 static int spawn(struct super *s, int fd)
 {
 	struct shared *sh = s->w.sh;
@@ -112,7 +133,6 @@ static int spawn(struct super *s, int fd)
 			close(s->pidfd);
 		if (fd != s->c->sink->fd)
 			close(fd);
-		s->c->replies = NULL;
 		if (mprotect(s->ring, RING_SIZE, PROT_READ) < 0 || (s->c->opt->sandbox && sandbox_narrow() < 0))
 			_exit(EXIT_SOFTWARE);
 		worker_run(&s->w);
@@ -247,7 +267,7 @@ static enum fate reaped(struct super *s, int status, int fd)
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	s->pidfd = -1;
-	if (code == EXIT_OK && atomic_load(&sh->closing))
+	if (code == EXIT_OK && (atomic_load(&sh->closing) || atomic_load(&sh->hangup)))
 		return W_DONE;
 	if (code == EXIT_OUTPUT || code == EXIT_NOPERM)
 		return W_ENDED;
@@ -304,6 +324,11 @@ static enum fate reaped(struct super *s, int status, int fd)
 		c->gave_up = 1;
 		return W_ENDED;
 	}
+	/* A crash between making a checkpoint stand and releasing its
+	 * replies: they are released now, before the new worker stages
+	 * after them. */
+	atomic_store(&sh->replies.released, k->reply_head);
+	atomic_store(&sh->replies.want_space, 0);
 	if (spawn(s, fd) < 0) {
 		note("fork: %s", strerror(errno));
 		c->gave_up = 1;
@@ -346,6 +371,7 @@ static int setup(struct super *s, struct conn *c)
 	s->w.raw[1] = s->w.raw[0] + raw;
 	s->ring = ring;
 	s->w.ring = ring;
+	s->out = c->replies;
 	s->w.data_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->w.space_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->w.data_efd < 0 || s->w.space_efd < 0)
@@ -392,6 +418,9 @@ int supervise(struct conn *c, int fd)
 				ring_push(&s, ev, &l);
 		}
 		publish(&s);
+		pass_replies(&s);
+		if (s.blocked)
+			break;
 		if (idle && (s.framed != before || backlog))
 			deadline = monotonic_ms() + (int64_t)idle * 1000;
 		if (ending != IN_DATA && !backlog && !closed) {
@@ -408,7 +437,7 @@ int supervise(struct conn *c, int fd)
 			continue;
 		}
 
-		struct pollfd pfd[3];
+		struct pollfd pfd[4];
 		int n = 0, in = -1, space = -1, child = -1;
 		if (s.pidfd >= 0) {
 			child = n;
@@ -422,10 +451,21 @@ int supervise(struct conn *c, int fd)
 			atomic_store(&s.w.sh->want_space, 1);
 			if (ring_fits(&s))
 				continue;
+		}
+		/* The worker says so there too when it released replies (an
+		 * NMEA stream has none: its reader waits as it always did). */
+		if (backlog || (c->proto != PROTO_NMEA && c->proto != PROTO_AUTO)) {
 			space = n;
 			pfd[n++] = (struct pollfd){ s.w.space_efd, POLLIN, 0 };
 		}
 		int ms = s.pidfd < 0 ? 50 : -1;
+		if (s.out && reply_unsent(s.out)) {
+			pfd[n++] = (struct pollfd){ s.out->fd, POLLOUT, 0 };
+			int64_t left = s.out->stall_since + REPLY_STALL_MS - monotonic_ms();
+			int wait = left <= 0 ? 0 : left > REPLY_STALL_MS ? REPLY_STALL_MS : (int)left;
+			if (ms < 0 || wait < ms)
+				ms = wait;
+		}
 		/* Lines waiting for the worker are not an idle sender. */
 		if (ending == IN_DATA && idle && !backlog) {
 			int64_t left = deadline - monotonic_ms();
@@ -464,6 +504,17 @@ int supervise(struct conn *c, int fd)
 		kill(s.pid, SIGKILL);
 		waitpid(s.pid, NULL, 0);
 	}
+	/* What the last worker released still goes out, as far as the peer
+	 * takes it. */
+	while (s.out && !s.blocked) {
+		pass_replies(&s);
+		if (atomic_load(&s.w.sh->replies.tail) == atomic_load(&s.w.sh->replies.released)) {
+			s.blocked = reply_drain(s.out) < 0;
+			break;
+		}
+		if (reply_drain(s.out) < 0)
+			s.blocked = 1;
+	}
 	const struct checkpoint *k = &s.w.sh->ck[atomic_load(&s.w.sh->current)];
 	uint64_t crashes = c->rp.t.crashes, restarts = c->rp.t.restarts;
 	conn_restore(c, &k->st, s.w.raw[atomic_load(&s.w.sh->current)]);
@@ -473,6 +524,10 @@ int supervise(struct conn *c, int fd)
 	if (ending == IN_DATA)
 		ending = IN_EOF;
 	c->rp.t.end = c->gave_up ? "restart-limit" : c->refused ? "unknown-device" : end_names[ending];
+	if (c->hangup)
+		c->rp.t.end = "reply-close";
+	if (s.blocked)
+		c->rp.t.end = "reply-blocked";
 	if (c->failed)
 		c->rp.t.end = "sink-error";
 	return c->failed ? -1 : 0;

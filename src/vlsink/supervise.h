@@ -29,6 +29,7 @@
  * tail_off; its merger's held lines follow the struct in the mapping. */
 struct checkpoint {
 	uint64_t tail_off, tail_seq;
+	uint64_t reply_head; /* The replies staged up to line tail_seq end here. */
 	struct conn_state st;
 };
 
@@ -47,6 +48,7 @@ struct shared {
 	_Atomic unsigned fix_at;  /* Worker: delivering its line's fix number fix_at (conn.h)... */
 	size_t fix_len;           /* ... whose lines begin with fix_sample[0, fix_len). */
 	char fix_sample[SAMPLE_MAX + 1];
+	_Atomic int hangup;       /* Worker: a reply asked to close; it stopped there. */
 	/* Written by the reader while no worker runs. */
 	uint64_t quarantine[QUARANTINE_MAX];
 	int nquarantine;
@@ -56,6 +58,9 @@ struct shared {
 	} fix_quarantine[QUARANTINE_MAX];
 	int nfix_quarantine;
 	struct checkpoint ck[2];
+	/* The worker's replies, released with its checkpoints; the reader
+	 * alone writes them to the connection. */
+	struct reply_ring replies;
 };
 
 /* Serves the connection on fd with a reader and a restarted worker; on

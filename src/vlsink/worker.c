@@ -61,6 +61,7 @@ static int commit(const struct worker_ctx *w, uint64_t off)
 
 	k->tail_off = off;
 	k->tail_seq = c->rp.t.lines;
+	k->reply_head = c->replies->head;
 	conn_save(c, &k->st, w->raw[next]);
 	if (!c->failed && sink_flush(c->sink) < 0)
 		c->failed = 1;
@@ -68,7 +69,10 @@ static int commit(const struct worker_ctx *w, uint64_t off)
 		return -1;
 	atomic_store(&sh->current, next);
 	atomic_store(&sh->tail, off);
-	if (atomic_exchange(&sh->want_space, 0)) {
+	/* The replies of the lines up to here may go: their records are out
+	 * of this process's hands.  The reader is told when there are new. */
+	int replies = atomic_exchange(&sh->replies.released, k->reply_head) != k->reply_head;
+	if (atomic_exchange(&sh->want_space, 0) || replies) {
 		uint64_t one = 1;
 		(void)!write(w->space_efd, &one, sizeof(one));
 	}
@@ -87,6 +91,7 @@ static _Noreturn void finish(const struct worker_ctx *w, uint64_t off, int statu
 		int next = 1 - atomic_load(&w->sh->current);
 		w->sh->ck[next].tail_off = off;
 		w->sh->ck[next].tail_seq = c->rp.t.lines;
+		w->sh->ck[next].reply_head = c->replies->head;
 		conn_save(c, &w->sh->ck[next].st, w->raw[next]);
 		atomic_store(&w->sh->current, next);
 		status = EXIT_OUTPUT;
@@ -173,8 +178,31 @@ static void wait_data(const struct worker_ctx *w, uint64_t pos, int64_t wake)
 	atomic_store(&sh->want_data, 0);
 }
 
+/* The replies staged since the checkpoint fill the shared ring: they are
+ * released, and the worker waits until the reader has taken enough. */
+static void wait_reply_space(const struct worker_ctx *w, uint64_t pos)
+{
+	struct reply_sink *r = w->c->replies;
+	struct pollfd pfd = { w->data_efd, POLLIN, 0 };
+	uint64_t n;
+
+	if (reply_fits(r))
+		return;
+	if (commit(w, pos) < 0)
+		finish(w, pos, EXIT_OUTPUT);
+	while (!reply_fits(r)) {
+		atomic_store(&r->ring->want_space, 1);
+		if (reply_fits(r))
+			break;
+		if (stop_poll(&pfd, 1, -1) > 0)
+			(void)!read(w->data_efd, &n, sizeof(n));
+	}
+	atomic_store(&r->ring->want_space, 0);
+}
+
 _Noreturn void worker_run(const struct worker_ctx *w)
 {
+	static struct reply_sink staged;
 	struct conn *c = w->c;
 	struct shared *sh = w->sh;
 	const struct checkpoint *k = &sh->ck[atomic_load(&sh->current)];
@@ -182,6 +210,10 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 	int journal = c->sink->kind == SINK_JOURNAL, dirty = 0;
 
 	conn_restore(c, &k->st, w->raw[atomic_load(&sh->current)]);
+	/* Replies are staged after what the checkpoint released; a line
+	 * done again stages its reply again, where the lost one was. */
+	reply_init_shared(&staged, &sh->replies, k->reply_head, k->tail_seq);
+	c->replies = &staged;
 	c->fix_watch = watch_fix;
 	c->watch_arg = w;
 	if (c->refused) {
@@ -221,6 +253,7 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 			if (!journal && !c->failed && c->sink->cap - c->sink->len < line_room(c, proto) &&
 			    commit(w, pos) < 0)
 				continue;
+			wait_reply_space(w, pos);
 			uint64_t seq = c->rp.t.lines + 1, records = c->rp.t.records;
 			int skip = 0;
 			for (int i = 0; i < sh->nquarantine; i++)
@@ -247,6 +280,10 @@ _Noreturn void worker_run(const struct worker_ctx *w)
 			if (c->refused) {
 				close_held(w, pos);
 				finish(w, pos, EXIT_NOPERM);
+			}
+			if (c->hangup) {
+				atomic_store(&sh->hangup, 1);
+				finish(w, pos, EXIT_OK);
 			}
 			/* The journal took this line's records already. */
 			if (journal && !c->failed && c->rp.t.records != records)

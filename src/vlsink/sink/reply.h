@@ -5,6 +5,7 @@
 #ifndef VLSINK_REPLY_H
 #define VLSINK_REPLY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,7 +19,31 @@ _Static_assert(REPLY_BUF >= 64 * REPLY_MAX, "the reply buffer must hold many rep
  * buffer is closed (reply-blocked). */
 #define REPLY_STALL_MS 5000
 
+/* A supervised connection's worker cannot be trusted with the socket: it
+ * stages its replies here, in memory it shares with the reader, each
+ * tagged with its frame's number.  Entries: seq (8 bytes), length and the
+ * close flag (4 each), the bytes padded to 8; a length of REPLY_PAD says
+ * the rest of the ring is unused. */
+#define REPLY_RING ((size_t)32768)
+#define REPLY_HDR 16
+#define REPLY_ENTRY_MAX (REPLY_HDR + ((REPLY_MAX + 7) & ~(size_t)7))
+#define REPLY_PAD UINT32_MAX
+_Static_assert(REPLY_RING >= 64 * REPLY_ENTRY_MAX, "the shared ring must hold many replies");
+
+struct reply_ring {
+	/* Offsets count every byte ever written, as the frame ring's do. */
+	_Atomic uint64_t released; /* Worker: replies whose records are delivered end here. */
+	_Atomic uint64_t tail;     /* Reader: what it has taken. */
+	_Atomic int want_space;    /* Worker: waiting for tail to move. */
+	char buf[REPLY_RING];
+};
+
+enum reply_kind { REPLY_DIRECT, REPLY_SHARED };
+
 struct reply_sink {
+	enum reply_kind kind;
+	struct reply_ring *ring; /* REPLY_SHARED: where the worker stages... */
+	uint64_t head;           /* ... and how far (released with a checkpoint). */
 	int fd;               /* -1: replies go nowhere (a pipe without --reply-fd). */
 	char buf[REPLY_BUF];
 	/* buf[sent, released) may be written, buf[released, len) waits for
@@ -32,8 +57,11 @@ struct reply_sink {
 
 /* fd -1 for none; a descriptor is made non-blocking. */
 void reply_init(struct reply_sink *r, int fd);
-/* Room for staging replies (after what was written is dropped). */
-size_t reply_room(struct reply_sink *r);
+/* The worker's side: replies into the shared ring from head on, frames
+ * after last_seq (both from the checkpoint it starts at). */
+void reply_init_shared(struct reply_sink *r, struct reply_ring *ring, uint64_t head, uint64_t last_seq);
+/* There is room for one more reply (after what was written is dropped). */
+int reply_fits(struct reply_sink *r);
 /* The reply to frame seq; one for a frame seq at or before last_seq is
  * dropped (a restarted worker redoing frames).  The caller made room. */
 void reply_put(struct reply_sink *r, uint64_t seq, const char *p, size_t n, int close_after);
@@ -47,5 +75,11 @@ size_t reply_unsent(const struct reply_sink *r);
 int reply_stalled(const struct reply_sink *r, int64_t now);
 /* Everything released is written and a reply asked to close after it. */
 int reply_hangup(const struct reply_sink *r);
+/* Waits until everything released is written (or a stop signal came): 0,
+ * or -1 when the peer took nothing for REPLY_STALL_MS. */
+int reply_drain(struct reply_sink *r);
+/* The reader's side: the released replies of the shared ring into its own
+ * direct sink, as far as that has room; 1 when it took any. */
+int reply_take(struct reply_ring *ring, struct reply_sink *out);
 
 #endif
