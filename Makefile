@@ -259,7 +259,7 @@ install: all
 		scripts/gen-units.sh --bindir=$(BINDIR) $(DESTDIR)$(UNITDIR) "$$name" "$$port" "$$fd" || exit 1; \
 	done
 	for u in $(PROTOCOL_UNITS); do chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
-	scripts/gen-units.sh --bindir=$(BINDIR) --shards=$(SHARDS) --etc=$(DESTDIR)$(SYSCONFDIR)/systemd/system \
+	scripts/gen-units.sh --bindir=$(BINDIR) --shards=$(SHARDS) --etc=$(SYSCONFDIR)/systemd/system --destdir=$(DESTDIR) \
 		$(DESTDIR)$(UNITDIR)
 	install -D -m 0755 scripts/gen-units.sh $(DESTDIR)$(LIBDIR_VLSINK)/gen-units
 	install -D -m 0644 units/vlsink.sysusers $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
@@ -276,7 +276,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/vlsink $(DESTDIR)$(BINDIR)/vlsink-collect $(DESTDIR)$(BINDIR)/vlsink-export
 	rm -f $(DESTDIR)$(MANDIR)/man1/vlsink.1 $(DESTDIR)$(MANDIR)/man1/vlsink-collect.1 \
 	    $(DESTDIR)$(MANDIR)/man1/vlsink-export.1
-	scripts/gen-units.sh --shards=1 --etc=$(DESTDIR)$(SYSCONFDIR)/systemd/system $(DESTDIR)$(UNITDIR)
+	scripts/gen-units.sh --shards=1 --etc=$(SYSCONFDIR)/systemd/system --destdir=$(DESTDIR) $(DESTDIR)$(UNITDIR)
 	for u in $(UNITS) $(PROTOCOL_UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
 	rm -f $(DESTDIR)$(LIBDIR_VLSINK)/gen-units
 	-rmdir $(DESTDIR)$(LIBDIR_VLSINK) 2>/dev/null

@@ -1,6 +1,6 @@
 #!/bin/sh
 # gen-units.sh [--bindir=DIR] [--from=DIR] OUTDIR NAME PORT FDNAME [SETTING...]
-# gen-units.sh [--bindir=DIR] [--from=DIR] [--etc=DIR] --shards=N OUTDIR
+# gen-units.sh [--bindir=DIR] [--from=DIR] [--etc=DIR [--destdir=DIR]] --shards=N OUTDIR
 #
 # Writes OUTDIR/vlsink-NAME.socket and OUTDIR/vlsink-NAME@.service, made by
 # sed from units/vlsink.socket and units/vlsink@.service, so that a second
@@ -35,7 +35,10 @@
 # every shard read vlsink@.service's and vlsink.socket's drop-ins there:
 # DIR/vlsink-sK@.service.d and DIR/vlsink-sK.socket.d become symlinks to
 # DIR/vlsink@.service.d and DIR/vlsink.socket.d (created empty if absent),
-# so that systemctl edit vlsink@.service applies to every shard.
+# so that systemctl edit vlsink@.service applies to every shard.  The
+# symlinks are absolute: systemd 252 does not follow a drop-in folder's
+# relative symlink (measured); --destdir=D writes them under D (make
+# install's DESTDIR) while they still point at DIR.
 #
 # make install runs it for every line of units/protocols, and with
 # --shards=$(SHARDS) when SHARDS is more than 1.
@@ -46,13 +49,14 @@ usage() {
 	echo "       $0 [--bindir=DIR] [--from=DIR] [--etc=DIR] --shards=N OUTDIR" >&2
 	exit 64
 }
-bindir="" src=$(dirname "$0")/../units shards="" etc=""
+bindir="" src=$(dirname "$0")/../units shards="" etc="" destdir=""
 while :; do
 	case ${1:-} in
 	--bindir=*) bindir=${1#--bindir=} ;;
 	--from=*) src=${1#--from=} ;;
 	--shards=*) shards=${1#--shards=} ;;
 	--etc=*) etc=${1#--etc=} ;;
+	--destdir=*) destdir=${1#--destdir=} ;;
 	*) break ;;
 	esac
 	shift
@@ -205,6 +209,13 @@ fi
 # ---- --shards=N OUTDIR ------------------------------------------------------
 [ $# -eq 1 ] || usage
 out=$1
+case $etc in
+'' | /*) ;;
+*)
+	echo "$0: --etc: an absolute path: $etc" >&2
+	exit 64
+	;;
+esac
 case $shards in
 '' | *[!0-9]* | 0*)
 	echo "$0: --shards: a number from 1 to 64: $shards" >&2
@@ -235,7 +246,7 @@ shard_per_source=$(((per_source + shards - 1) / shards))
 
 # Shards an earlier run made beyond N go (only files this script wrote).
 k=$((shards + 1))
-while [ -e "$out/vlsink-s$k.socket" ] || [ -L "${etc:-/nonexistent}/vlsink-s$k@.service.d" ]; do
+while [ -e "$out/vlsink-s$k.socket" ] || [ -L "$destdir${etc:-/nonexistent}/vlsink-s$k@.service.d" ]; do
 	for f in "$out/vlsink-s$k.socket" "$out/vlsink-s$k@.service"; do
 		[ ! -e "$f" ] || grep -q '^# vlsink-s[0-9]*[.@][a-z.]*: generated from vlsink' "$f" || {
 			echo "$0: $f was not written by this script: left alone, remove it yourself" >&2
@@ -244,7 +255,7 @@ while [ -e "$out/vlsink-s$k.socket" ] || [ -L "${etc:-/nonexistent}/vlsink-s$k@.
 		rm -f "$f"
 	done
 	if [ -n "$etc" ]; then
-		for d in "$etc/vlsink-s$k@.service.d" "$etc/vlsink-s$k.socket.d"; do
+		for d in "$destdir$etc/vlsink-s$k@.service.d" "$destdir$etc/vlsink-s$k.socket.d"; do
 			[ ! -L "$d" ] || rm -f "$d"
 		done
 	fi
@@ -256,7 +267,7 @@ if [ "$shards" -eq 1 ]; then
 	rm -f "$dropin"
 	# Folders left empty (made by a run with --etc, or holding only the
 	# drop-in above) go; an administrator's drop-ins stay.
-	for d in "$out/vlsink.socket.d" ${etc:+"$etc/vlsink.socket.d" "$etc/vlsink@.service.d"}; do
+	for d in "$out/vlsink.socket.d" ${etc:+"$destdir$etc/vlsink.socket.d" "$destdir$etc/vlsink@.service.d"}; do
 		rmdir "$d" 2>/dev/null || true
 	done
 	exit 0
@@ -272,13 +283,13 @@ while [ "$k" -le "$shards" ]; do
 		# edit) must reach every shard: one folder each, shared by symlink.
 		# A prefix drop-in (vlsink-.service.d) would also reach
 		# vlsink-collect.service and the tracker ports' templates.
-		mkdir -p "$etc/vlsink@.service.d" "$etc/vlsink.socket.d"
+		mkdir -p "$destdir$etc/vlsink@.service.d" "$destdir$etc/vlsink.socket.d"
 		for pair in "vlsink-s$k@.service.d vlsink@.service.d" "vlsink-s$k.socket.d vlsink.socket.d"; do
-			link=$etc/${pair% *} target=${pair#* }
+			link=$destdir$etc/${pair% *} target=$etc/${pair#* }
 			if [ -L "$link" ]; then
 				rm -f "$link"
 			elif [ -e "$link" ]; then
-				echo "$0: $link exists and is not a symlink: move its drop-ins to $etc/$target and remove it" >&2
+				echo "$0: $link exists and is not a symlink: move its drop-ins to $target and remove it" >&2
 				exit 1
 			fi
 			ln -s "$target" "$link"

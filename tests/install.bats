@@ -123,8 +123,8 @@ MaxConnectionsPerSource=64" ] || { echo "10-shards.conf: $output"; false; }
 > Description=vlsink s$k connection %i
 < ExecStart=@BINDIR@/vlsink --sink=journal
 > ExecStart=/opt/vl/bin/vlsink --sink=journal" ] || { echo "vlsink-s$k@.service: $output"; false; }
-		[ "$(readlink "$e/vlsink-s$k@.service.d")" = vlsink@.service.d ]
-		[ "$(readlink "$e/vlsink-s$k.socket.d")" = vlsink.socket.d ]
+		[ "$(readlink "$e/vlsink-s$k@.service.d")" = /etc/systemd/system/vlsink@.service.d ]
+		[ "$(readlink "$e/vlsink-s$k.socket.d")" = /etc/systemd/system/vlsink.socket.d ]
 	done
 	[ -d "$e/vlsink@.service.d" ] && [ -d "$e/vlsink.socket.d" ]
 	[ ! -e "$u/vlsink-s5.socket" ] && [ ! -e "$u/vlsink-s1.socket" ]
@@ -140,11 +140,11 @@ MaxConnectionsPerSource=64" ] || { echo "10-shards.conf: $output"; false; }
 	# An administrator's own folder where a symlink would go is not replaced;
 	# a unit this script did not write is not removed.
 	rm "$e/vlsink-s2@.service.d" && mkdir "$e/vlsink-s2@.service.d"
-	run "$TOP/scripts/gen-units.sh" --shards=2 --etc="$e" "$u"
+	run "$TOP/scripts/gen-units.sh" --shards=2 --etc=/etc/systemd/system --destdir="$STAGE" "$u"
 	[ "$status" -eq 1 ] && [[ $output == *"is not a symlink"* ]] || { echo "$output"; false; }
 	rmdir "$e/vlsink-s2@.service.d"
 	echo '[Socket]' >"$u/vlsink-s3.socket"
-	run "$TOP/scripts/gen-units.sh" --shards=2 --etc="$e" "$u"
+	run "$TOP/scripts/gen-units.sh" --shards=2 --etc=/etc/systemd/system --destdir="$STAGE" "$u"
 	[ "$status" -eq 1 ] && [[ $output == *"vlsink-s3.socket was not written by this script"* ]] || { echo "$output"; false; }
 	rm "$u/vlsink-s3.socket"
 	for n in 0 65 x ''; do
@@ -153,10 +153,14 @@ MaxConnectionsPerSource=64" ] || { echo "10-shards.conf: $output"; false; }
 	done
 
 	# An installed copy reads the installed units (--from): the package's way.
-	run "$STAGE/opt/vl/lib/vlsink/gen-units" --from="$u" --shards=3 --etc="$BATS_TEST_TMPDIR/etc" "$BATS_TEST_TMPDIR/etc"
+	run "$STAGE/opt/vl/lib/vlsink/gen-units" --from="$u" --shards=3 --etc=/etc/systemd/system --destdir="$BATS_TEST_TMPDIR/r" \
+		"$BATS_TEST_TMPDIR/etc"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	grep -qx 'ExecStart=/opt/vl/bin/vlsink --sink=journal' "$BATS_TEST_TMPDIR/etc/vlsink-s3@.service"
 	grep -qx 'MaxConnections=4096' "$BATS_TEST_TMPDIR/etc/vlsink-s3.socket"
+	[ "$(readlink "$BATS_TEST_TMPDIR/r/etc/systemd/system/vlsink-s3@.service.d")" = /etc/systemd/system/vlsink@.service.d ]
+	run "$TOP/scripts/gen-units.sh" --shards=2 --etc=etc/systemd/system "$u"
+	[ "$status" -eq 64 ]
 
 	run make -s -C "$TOP" uninstall DESTDIR="$STAGE" PREFIX=/opt/vl
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
