@@ -57,7 +57,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 # vlsink.socket's drop-ins.
 SHARDS   ?= 1
 SYSCONFDIR ?= /etc
-LIBDIR_VLSINK ?= $(PREFIX)/lib/vlsink
+LIBEXECDIR ?= $(PREFIX)/libexec
 DOCDIR   ?= $(PREFIX)/share/doc/vlsink
 
 # Debian packages the build and the tests need; `make deps` installs what is
@@ -261,7 +261,7 @@ install: all
 	for u in $(PROTOCOL_UNITS); do chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
 	scripts/gen-units.sh --bindir=$(BINDIR) --shards=$(SHARDS) --etc=$(SYSCONFDIR)/systemd/system --destdir=$(DESTDIR) \
 		$(DESTDIR)$(UNITDIR)
-	install -D -m 0755 scripts/gen-units.sh $(DESTDIR)$(LIBDIR_VLSINK)/gen-units
+	install -D -m 0755 scripts/gen-units.sh $(DESTDIR)$(LIBEXECDIR)/vlsink/gen-units
 	install -D -m 0644 units/vlsink.sysusers $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
 	for d in vlsink@.service.d/fifo.conf vlsink@.service.d/devices.conf vlsink@.service.d/proxy.conf \
 		 vlsink.socket.d/balancer.conf vlsink-collect.service.d/chain.conf; do \
@@ -278,8 +278,8 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man1/vlsink-export.1
 	scripts/gen-units.sh --shards=1 --etc=$(SYSCONFDIR)/systemd/system --destdir=$(DESTDIR) $(DESTDIR)$(UNITDIR)
 	for u in $(UNITS) $(PROTOCOL_UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
-	rm -f $(DESTDIR)$(LIBDIR_VLSINK)/gen-units
-	-rmdir $(DESTDIR)$(LIBDIR_VLSINK) 2>/dev/null
+	rm -f $(DESTDIR)$(LIBEXECDIR)/vlsink/gen-units
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/vlsink 2>/dev/null
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
 	rm -rf $(DESTDIR)$(DOCDIR)
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi

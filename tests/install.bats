@@ -128,7 +128,7 @@ MaxConnectionsPerSource=64" ] || { echo "10-shards.conf: $output"; false; }
 	done
 	[ -d "$e/vlsink@.service.d" ] && [ -d "$e/vlsink.socket.d" ]
 	[ ! -e "$u/vlsink-s5.socket" ] && [ ! -e "$u/vlsink-s1.socket" ]
-	[ -x "$STAGE/opt/vl/lib/vlsink/gen-units" ]
+	[ -x "$STAGE/opt/vl/libexec/vlsink/gen-units" ]
 
 	# Fewer shards: the extra ones go, units and symlinks.
 	run make -s -C "$TOP" install DESTDIR="$STAGE" PREFIX=/opt/vl SHARDS=2
@@ -153,7 +153,7 @@ MaxConnectionsPerSource=64" ] || { echo "10-shards.conf: $output"; false; }
 	done
 
 	# An installed copy reads the installed units (--from): the package's way.
-	run "$STAGE/opt/vl/lib/vlsink/gen-units" --from="$u" --shards=3 --etc=/etc/systemd/system --destdir="$BATS_TEST_TMPDIR/r" \
+	run "$STAGE/opt/vl/libexec/vlsink/gen-units" --from="$u" --shards=3 --etc=/etc/systemd/system --destdir="$BATS_TEST_TMPDIR/r" \
 		"$BATS_TEST_TMPDIR/etc"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	grep -qx 'ExecStart=/opt/vl/bin/vlsink --sink=journal' "$BATS_TEST_TMPDIR/etc/vlsink-s3@.service"

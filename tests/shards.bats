@@ -244,7 +244,7 @@ vlsink-s4"
 	prefix=$(e2e_vid etc)
 	# a packaged host has no shards beside its units: take make install's away
 	ct_exec sh -c 'rm -rf /usr/local/lib/systemd/system/vlsink-s[0-9]* /usr/local/lib/systemd/system/vlsink.socket.d'
-	run ct_exec /usr/local/lib/vlsink/gen-units --from=/usr/local/lib/systemd/system --shards=4 \
+	run ct_exec /usr/local/libexec/vlsink/gen-units --from=/usr/local/lib/systemd/system --shards=4 \
 		--etc=/etc/systemd/system /etc/systemd/system
 	assert_success
 	t0=$(ct_exec date +%s.%N)
