@@ -243,7 +243,7 @@ VARIANTS=("vlsink hardened" "cat hardened" "vlsink bare" "cat bare" "unsupervise
 seq_round() {
 	local key=$1 n=$2 exe out start end a0 a1 recs
 	exe=${key%% *}
-	a0=$(sock_prop NAccepted)
+	a0=$(probe sum NAccepted)
 	out=$(ct_exec python3 "$CLIENT" seq --count "$n") || return 1
 	start=$(kv start_realtime "$out")
 	FAILS_[$key]=$((${FAILS_[$key]:-0} + $(kv failed "$out")))
@@ -251,7 +251,7 @@ seq_round() {
 		echo "  $key: instances still running 300 s after the round" >&2
 		return 1
 	}
-	a1=$(sock_prop NAccepted)
+	a1=$(probe sum NAccepted)
 	if [[ $exe != cat ]]; then
 		recs=$(probe wait-count "$start" 20 "$n" -t vlsink SOURCE_FORMAT=nmea-rmc)
 	else
@@ -649,7 +649,8 @@ fleet_run() {
 	[[ ${n_first:-0} == "$FLEET_COUNT" ]] && t_s=$(calc "printf \"%.6f\", ${t_first:-0}")
 	t_c=$(calc "printf \"%.6f\", $t0 + $FLEET_SECONDS")
 	storm=$(phase "$t0" "$t_s")
-	teardown=$(phase "$t_c" "$t_e")
+	# a storm may outlast the records: teardown starts when both are over
+	teardown=$(phase "$(calc "printf \"%.6f\", ($t_c > $t_s ? $t_c : $t_s)")" "$t_e")
 	whole=$(phase "$t0" "$t_e")
 	a=$(calc "printf \"%.6f\", $t_s + 3") b=$(calc "printf \"%.6f\", $t_c - 2")
 	steady=''
@@ -659,7 +660,7 @@ fleet_run() {
 	for ph in storm teardown whole; do
 		read -r w pc ic jc <<<"${!ph}"
 		printf '              %-30s %8s %10s %12s %10s\n' \
-			"$(case $ph in storm) echo "storm (to all served)" ;; teardown) echo "teardown (records end to idle)" ;;
+			"$(case $ph in storm) echo "storm (to all served)" ;; teardown) echo "teardown (served, records end: idle)" ;;
 				whole) echo "whole run" ;; esac)" "$w" "$(per "$pc")" "$(per "$ic")" "$(per "$jc")"
 	done
 	local steady_fix='-'
