@@ -51,6 +51,13 @@ UNITS     = vlsink.socket vlsink@.service vlsink-collect.socket vlsink-collect.s
 PROTOCOL_NAMES = $(shell sed -n 's/^\([a-z0-9][a-z0-9]*\)[[:space:]].*/\1/p' units/protocols)
 PROTOCOL_UNITS = $(foreach p,$(PROTOCOL_NAMES),vlsink-$(p).socket vlsink-$(p)@.service)
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+# Listening sockets on vlsink.socket's port (scripts/gen-units.sh --shards):
+# 1 is vlsink.socket alone; N adds vlsink-s2.socket ... vlsink-sN.socket and
+# symlinks in SYSCONFDIR/systemd/system that give them vlsink@.service's and
+# vlsink.socket's drop-ins.
+SHARDS   ?= 1
+SYSCONFDIR ?= /etc
+LIBEXECDIR ?= $(PREFIX)/libexec
 DOCDIR   ?= $(PREFIX)/share/doc/vlsink
 
 # Debian packages the build and the tests need; `make deps` installs what is
@@ -252,6 +259,9 @@ install: all
 		scripts/gen-units.sh --bindir=$(BINDIR) $(DESTDIR)$(UNITDIR) "$$name" "$$port" "$$fd" || exit 1; \
 	done
 	for u in $(PROTOCOL_UNITS); do chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	scripts/gen-units.sh --bindir=$(BINDIR) --shards=$(SHARDS) --etc=$(SYSCONFDIR)/systemd/system --destdir=$(DESTDIR) \
+		$(DESTDIR)$(UNITDIR)
+	install -D -m 0755 scripts/gen-units.sh $(DESTDIR)$(LIBEXECDIR)/vlsink/gen-units
 	install -D -m 0644 units/vlsink.sysusers $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
 	for d in vlsink@.service.d/fifo.conf vlsink@.service.d/devices.conf vlsink@.service.d/proxy.conf \
 		 vlsink.socket.d/balancer.conf vlsink-collect.service.d/chain.conf; do \
@@ -266,7 +276,10 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/vlsink $(DESTDIR)$(BINDIR)/vlsink-collect $(DESTDIR)$(BINDIR)/vlsink-export
 	rm -f $(DESTDIR)$(MANDIR)/man1/vlsink.1 $(DESTDIR)$(MANDIR)/man1/vlsink-collect.1 \
 	    $(DESTDIR)$(MANDIR)/man1/vlsink-export.1
+	scripts/gen-units.sh --shards=1 --etc=$(SYSCONFDIR)/systemd/system --destdir=$(DESTDIR) $(DESTDIR)$(UNITDIR)
 	for u in $(UNITS) $(PROTOCOL_UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+	rm -f $(DESTDIR)$(LIBEXECDIR)/vlsink/gen-units
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/vlsink 2>/dev/null
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/vlsink.conf
 	rm -rf $(DESTDIR)$(DOCDIR)
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi

@@ -93,6 +93,81 @@ setup() {
 	[ ! -e "$BATS_TEST_TMPDIR/g2/vlsink-h02.socket" ]
 }
 
+@test "make install SHARDS=4: vlsink-s2..s4 made from vlsink.socket and vlsink@.service, the totals divided, the drop-in folders shared; SHARDS=2 and uninstall take them back" {
+	run make -s -C "$TOP" install DESTDIR="$STAGE" PREFIX=/opt/vl SHARDS=4
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	local u=$STAGE/opt/vl/lib/systemd/system e=$STAGE/etc/systemd/system k
+	# vlsink.socket itself as shipped; a drop-in makes it shard 1 of 4
+	cmp "$TOP/units/vlsink.socket" "$u/vlsink.socket"
+	run grep -v '^#' "$u/vlsink.socket.d/10-shards.conf"
+	[ "$output" = "[Unit]
+Wants=vlsink-s2.socket vlsink-s3.socket vlsink-s4.socket
+[Socket]
+ReusePort=yes
+MaxConnections=3072
+MaxConnectionsPerSource=64" ] || { echo "10-shards.conf: $output"; false; }
+	for k in 2 3 4; do
+		diff <(grep -v '^#' "$TOP/units/vlsink.socket") <(grep -v '^#' "$u/vlsink-s$k.socket") >"$BATS_TEST_TMPDIR/d" || true
+		run grep '^[<>]' "$BATS_TEST_TMPDIR/d"
+		[ "$output" = "< Description=vlsink vehicle position listener
+> PartOf=vlsink.socket
+> Description=vlsink vehicle position listener, shard $k of 4
+< MaxConnections=12288
+< MaxConnectionsPerSource=256
+> ReusePort=yes
+> MaxConnections=3072
+> MaxConnectionsPerSource=64" ] || { echo "vlsink-s$k.socket: $output"; false; }
+		diff <(grep -v '^#' "$TOP/units/vlsink@.service") <(grep -v '^#' "$u/vlsink-s$k@.service") >"$BATS_TEST_TMPDIR/d" || true
+		run grep '^[<>]' "$BATS_TEST_TMPDIR/d"
+		[ "$output" = "< Description=vlsink connection %i
+> Description=vlsink s$k connection %i
+< ExecStart=@BINDIR@/vlsink --sink=journal
+> ExecStart=/opt/vl/bin/vlsink --sink=journal" ] || { echo "vlsink-s$k@.service: $output"; false; }
+		[ "$(readlink "$e/vlsink-s$k@.service.d")" = /etc/systemd/system/vlsink@.service.d ]
+		[ "$(readlink "$e/vlsink-s$k.socket.d")" = /etc/systemd/system/vlsink.socket.d ]
+	done
+	[ -d "$e/vlsink@.service.d" ] && [ -d "$e/vlsink.socket.d" ]
+	[ ! -e "$u/vlsink-s5.socket" ] && [ ! -e "$u/vlsink-s1.socket" ]
+	[ -x "$STAGE/opt/vl/libexec/vlsink/gen-units" ]
+
+	# Fewer shards: the extra ones go, units and symlinks.
+	run make -s -C "$TOP" install DESTDIR="$STAGE" PREFIX=/opt/vl SHARDS=2
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ -f "$u/vlsink-s2.socket" ] && [ -L "$e/vlsink-s2@.service.d" ]
+	[ ! -e "$u/vlsink-s3.socket" ] && [ ! -e "$u/vlsink-s4@.service" ] && [ ! -L "$e/vlsink-s3@.service.d" ]
+	grep -qx 'MaxConnectionsPerSource=128' "$u/vlsink-s2.socket" "$u/vlsink.socket.d/10-shards.conf"
+
+	# An administrator's own folder where a symlink would go is not replaced;
+	# a unit this script did not write is not removed.
+	rm "$e/vlsink-s2@.service.d" && mkdir "$e/vlsink-s2@.service.d"
+	run "$TOP/scripts/gen-units.sh" --shards=2 --etc=/etc/systemd/system --destdir="$STAGE" "$u"
+	[ "$status" -eq 1 ] && [[ $output == *"is not a symlink"* ]] || { echo "$output"; false; }
+	rmdir "$e/vlsink-s2@.service.d"
+	echo '[Socket]' >"$u/vlsink-s3.socket"
+	run "$TOP/scripts/gen-units.sh" --shards=2 --etc=/etc/systemd/system --destdir="$STAGE" "$u"
+	[ "$status" -eq 1 ] && [[ $output == *"vlsink-s3.socket was not written by this script"* ]] || { echo "$output"; false; }
+	rm "$u/vlsink-s3.socket"
+	for n in 0 65 x ''; do
+		run "$TOP/scripts/gen-units.sh" --shards="$n" "$u"
+		[ "$status" -eq 64 ] || { echo "--shards=$n: $output"; false; }
+	done
+
+	# An installed copy reads the installed units (--from): the package's way.
+	run "$STAGE/opt/vl/libexec/vlsink/gen-units" --from="$u" --shards=3 --etc=/etc/systemd/system --destdir="$BATS_TEST_TMPDIR/r" \
+		"$BATS_TEST_TMPDIR/etc"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	grep -qx 'ExecStart=/opt/vl/bin/vlsink --sink=journal' "$BATS_TEST_TMPDIR/etc/vlsink-s3@.service"
+	grep -qx 'MaxConnections=4096' "$BATS_TEST_TMPDIR/etc/vlsink-s3.socket"
+	[ "$(readlink "$BATS_TEST_TMPDIR/r/etc/systemd/system/vlsink-s3@.service.d")" = /etc/systemd/system/vlsink@.service.d ]
+	run "$TOP/scripts/gen-units.sh" --shards=2 --etc=etc/systemd/system "$u"
+	[ "$status" -eq 64 ]
+
+	run make -s -C "$TOP" uninstall DESTDIR="$STAGE" PREFIX=/opt/vl
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	run find "$STAGE" -type f -o -type l
+	[ -z "$output" ] || { echo "left behind: $output"; false; }
+}
+
 @test "make uninstall removes every installed file" {
 	make -s -C "$TOP" install DESTDIR="$STAGE" PREFIX=/opt/vl
 	run make -s -C "$TOP" uninstall DESTDIR="$STAGE" PREFIX=/opt/vl

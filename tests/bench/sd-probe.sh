@@ -9,8 +9,12 @@
 #   sd-probe.sh pss COMM           "COUNT PSS_KiB RSS_KiB": processes named
 #                                  COMM (exactly), Pss and Rss summed (exited
 #                                  ones that wait to be reaped not counted)
-#   sd-probe.sh idle SECS          wait until vlsink.socket has no connection
+#   sd-probe.sh idle SECS          wait until vlsink.socket and its shards
+#                                  (vlsink-sK.socket) have no connection
 #                                  left; prints the time (epoch seconds)
+#   sd-probe.sh sockets            vlsink.socket and its shards, one a line
+#   sd-probe.sh sum PROP           PROP of every one of them, summed
+#   sd-probe.sh each PROP          "SOCKET VALUE" of every one of them
 #   sd-probe.sh ramp N SECS A0     wait until N vlsink processes run; gives
 #                                  up early once vlsink.socket has accepted N
 #                                  connections since NAccepted was A0 and no
@@ -18,7 +22,7 @@
 #                                  rest failed), or after SECS; prints "TIME
 #                                  RUNNING", fails unless all N run
 #   sd-probe.sh failures SINCE     PID 1's "Failed with result" of vlsink@
-#                                  units since SINCE, counted by result, and
+#                                  and vlsink-sK@ units since SINCE, counted by result, and
 #                                  the log of the first failed unit
 #   sd-probe.sh wait-entry SINCE SECS MATCH...  wait until the journal holds
 #                                  an entry matching MATCH... at or after
@@ -66,6 +70,16 @@ records() { # SINCE MATCH...
 		--output-fields=VEHICLE_ID,FIX_TIME,SOURCE_FORMAT "$@" | grep -F '"SOURCE_FORMAT"'
 }
 
+sockets() {
+	systemctl list-units --all --plain --no-legend --type=socket 'vlsink.socket' 'vlsink-s[0-9]*.socket' |
+		awk '{ print $1 }'
+}
+
+sum() { # PROP
+	# shellcheck disable=SC2046
+	systemctl show -P "$1" $(sockets) | awk '{ s += $1 } END { print s + 0 }'
+}
+
 mem() {
 	local pid=$1 rss pss
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
@@ -93,11 +107,16 @@ pss)
 	;;
 idle)
 	end=$(($(date +%s) + $1))
-	until [ "$(systemctl show -P NConnections vlsink.socket)" = 0 ]; do
+	until [ "$(sum NConnections)" = 0 ]; do
 		[ "$(date +%s)" -lt "$end" ] || exit 1
 		sleep 0.05
 	done
 	now
+	;;
+sockets) sockets ;;
+sum) sum "$1" ;;
+each)
+	for u in $(sockets); do echo "$u $(systemctl show -P "$1" "$u")"; done
 	;;
 ramp)
 	n=$1 end=$(($(date +%s) + $2)) a0=$3
@@ -119,7 +138,7 @@ ramp)
 	;;
 failures)
 	journalctl -q --no-pager --since="@$1" _PID=1 -o cat |
-		sed -n "s/^\(vlsink@[^ ]*\): Failed with result '\([^']*\)'.*/\2 \1/p" >/tmp/sd-probe.failed
+		sed -n "s/^\(vlsink\(-s[0-9]*\)\{0,1\}@[^ ]*\): Failed with result '\([^']*\)'.*/\3 \1/p" >/tmp/sd-probe.failed
 	awk '{ c[$1]++ } END { for (r in c) printf "%s%s %d", s++ ? ", " : "", r, c[r]; print "" }' /tmp/sd-probe.failed
 	u=$(awk 'NR == 1 { print $2 }' /tmp/sd-probe.failed)
 	u=${u%.service}.service

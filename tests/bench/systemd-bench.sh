@@ -62,6 +62,28 @@
 #     rounds, medians. Rate = records / (start until the last record is
 #     stored). Target: vlsink >= 0.9x jbench.
 #
+#     Parameters of a fleet run, for a matrix: CT_RELEASE (the container's
+#     root, tests/lib/container.bash: empty for the host's release, e.g.
+#     trixie), SHARDS (listening sockets on the port, make install SHARDS=,
+#     scripts/gen-units.sh --shards), FLEET_COUNT (1000, 4000, 10000).
+#     Per run, besides the above: connections accepted per shard; "all
+#     served" (the last vehicle's first record stored); PID 1 ms/instance
+#     (its CPU, /proc/PID/stat, per accepted connection) and instance
+#     ms/instance (system.slice's cpu.stat less journald's: the instances'
+#     cgroups, fork to exit; the client runs in bench.slice), each split by
+#     phase: storm (first connect until all served), steady state (all
+#     served until the records end: CPU per fix, at one fix a second per
+#     vehicle; needs FLEET_SECONDS well beyond the storm) and teardown
+#     (records end until all instances are gone); journald's CPU; and a
+#     RESULT line with the figures of the matrix. FLEET_BREAKDOWN=1 (the
+#     default) first splits one connection's instance CPU: closed-loop
+#     connections (BREAKDOWN_COUNT, 100) with ExecStart=/bin/true (what
+#     PID 1's child does before exec, and exit) against vlsink reading one
+#     line (the difference: vlsink from exec to its record and exit).
+#     10,000 needs PID 1 to hold 2 descriptors per starting connection:
+#     the bench refuses a FLEET_COUNT whose 2 x FLEET_COUNT + 1024 exceed
+#     the container PID 1's limit, and says why (see there).
+#
 # Environment: SEQ_COUNT (300) SEQ_ROUNDS (3) LAT_COUNT (50) FLEET_COUNT
 # (10000) FLEET_SECONDS (60) FLEET_SOURCES (one per 200 vehicles)
 # FLEET_UNIT (installed | bare) FLEET_SINKS ("journal fifo") ONE_LINES
@@ -83,18 +105,29 @@ SEQ_ROUNDS=${SEQ_ROUNDS:-3}
 LAT_COUNT=${LAT_COUNT:-50}
 FLEET_COUNT=${FLEET_COUNT:-10000}
 FLEET_SECONDS=${FLEET_SECONDS:-60}
-FLEET_SOURCES=${FLEET_SOURCES:-$(((${FLEET_COUNT//[!0-9]/} + 199) / 200))}
+# One source per 150 vehicles: with SHARDS=4 each shard takes 64 per
+# source, and a source's connections are spread over the shards by hash.
+FLEET_SOURCES=${FLEET_SOURCES:-$(((${FLEET_COUNT//[!0-9]/} + 149) / 150))}
+SHARDS=${SHARDS:-1}
+FLEET_BREAKDOWN=${FLEET_BREAKDOWN:-1}
 FLEET_UNIT=${FLEET_UNIT:-installed}
 FLEET_SINKS=${FLEET_SINKS:-journal fifo}
 ONE_LINES=${ONE_LINES:-100000}
 ONE_ROUNDS=${ONE_ROUNDS:-3}
 BENCH_PARTS=${BENCH_PARTS:-1 2 3}
-for v in SEQ_COUNT SEQ_ROUNDS LAT_COUNT FLEET_COUNT FLEET_SECONDS FLEET_SOURCES ONE_LINES ONE_ROUNDS; do
+for v in SHARDS SEQ_COUNT SEQ_ROUNDS LAT_COUNT FLEET_COUNT FLEET_SECONDS FLEET_SOURCES ONE_LINES ONE_ROUNDS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 ((FLEET_SOURCES <= 254 * 256)) || die "FLEET_SOURCES must be at most $((254 * 256))"
 ((FLEET_COUNT <= 256 * FLEET_SOURCES)) ||
 	die "FLEET_SOURCES=$FLEET_SOURCES: vlsink.socket takes 256 connections per source, $FLEET_COUNT need $(((FLEET_COUNT + 255) / 256))"
+# make install (ct_install) reads it: vlsink.socket and SHARDS - 1 more
+export SHARDS
+# CT_RELEASE is tests/lib/container.bash's (branch trixie): refuse it rather
+# than boot the host's release under another name.
+if [[ -n ${CT_RELEASE:-} ]] && ! grep -q 'CT_RELEASE' "$sd_root/tests/lib/container.bash"; then
+	die "CT_RELEASE=$CT_RELEASE: this tests/lib/container.bash cannot boot another release yet (branch trixie adds it)"
+fi
 [[ $FLEET_UNIT == installed || $FLEET_UNIT == bare ]] || die "FLEET_UNIT must be installed or bare, got '$FLEET_UNIT'"
 for s in $FLEET_SINKS; do
 	[[ $s == journal || $s == fifo ]] || die "FLEET_SINKS: unknown sink '$s' (journal, fifo)"
@@ -109,6 +142,9 @@ if [[ " $BENCH_PARTS " == *" 2 "* ]]; then
 			"(2 each, + 2000); raise it on the host: sysctl -w kernel.pid_max=4194304"
 	# PID 1 holds every accepted connection until its instance ends; the
 	# container's PID 1 would otherwise inherit this shell's descriptor limit
+	# (nspawn's --rlimit= cannot raise the hard limit without
+	# CAP_SYS_RESOURCE, nor can the container's PID 1 raise its own; its
+	# DefaultLimitNOFILE= applies to services only)
 	CT_NSPAWN_ARGS="${CT_NSPAWN_ARGS:-} --rlimit=RLIMIT_NOFILE=$((2 * FLEET_COUNT + 65536))"
 fi
 
@@ -207,7 +243,7 @@ VARIANTS=("vlsink hardened" "cat hardened" "vlsink bare" "cat bare" "unsupervise
 seq_round() {
 	local key=$1 n=$2 exe out start end a0 a1 recs
 	exe=${key%% *}
-	a0=$(sock_prop NAccepted)
+	a0=$(probe sum NAccepted)
 	out=$(ct_exec python3 "$CLIENT" seq --count "$n") || return 1
 	start=$(kv start_realtime "$out")
 	FAILS_[$key]=$((${FAILS_[$key]:-0} + $(kv failed "$out")))
@@ -215,7 +251,7 @@ seq_round() {
 		echo "  $key: instances still running 300 s after the round" >&2
 		return 1
 	}
-	a1=$(sock_prop NAccepted)
+	a1=$(probe sum NAccepted)
 	if [[ $exe != cat ]]; then
 		recs=$(probe wait-count "$start" 20 "$n" -t vlsink SOURCE_FORMAT=nmea-rmc)
 	else
@@ -356,11 +392,18 @@ pid1_cpu() { # user + system CPU seconds of the container's PID 1, from the host
 }
 # PID 1 holds every accepted connection until its instance ends
 pid1_nofile=$(awk '/^Max open files/ { print $4 }' "/proc/$CT_LEADER/limits")
-echo "PID 1 of the container: LimitNOFILE $pid1_nofile (needs $FLEET_COUNT + some); host kernel.pid_max" \
+echo "PID 1 of the container: LimitNOFILE $pid1_nofile (needs 2 x $FLEET_COUNT + 1024); host kernel.pid_max" \
 	"$(cat /proc/sys/kernel/pid_max) (needs 2 x $FLEET_COUNT free); client LimitNOFILE $((FLEET_COUNT + 1024))"
-[[ $pid1_nofile == unlimited ]] || ((pid1_nofile >= FLEET_COUNT + 1024)) ||
-	die "the container's PID 1 may open $pid1_nofile files, too few for $FLEET_COUNT connections; raise the hard" \
-		"limit of the shell that runs this (ulimit -Hn; nspawn cannot raise it without CAP_SYS_RESOURCE)"
+# Two per connection while it starts (the connection and the instance's
+# journal stream): at the limit, instances fail with 'resources'.
+[[ $pid1_nofile == unlimited ]] || ((pid1_nofile >= 2 * FLEET_COUNT + 1024)) ||
+	die "the container's PID 1 may open $pid1_nofile files, too few for $FLEET_COUNT connections" \
+		"(2 x $FLEET_COUNT + 1024: the connection and the instance's journal stream while it starts)." \
+		"nspawn --rlimit= and the container's own settings cannot raise a hard limit without CAP_SYS_RESOURCE," \
+		"which this machine's bounding set lacks (CapBnd $(awk '/^CapBnd/ { print $2 }' /proc/self/status));" \
+		"run the bench from a shell whose hard limit is higher: as real root, ulimit -Hn $((2 * FLEET_COUNT + 65536))" \
+		"(or prlimit --pid \$\$ --nofile=N:N, or LimitNOFILE= of the unit or session that runs it), at most" \
+		"fs.nr_open ($(cat /proc/sys/fs/nr_open)). On a real host systemd raises its own limit to fs.nr_open."
 # A storm waits in the listen queue until PID 1 accepts it, and PID 1 accepts
 # slowly while it starts instances. The queue is min(Backlog= of
 # vlsink.socket, net.core.somaxconn) long, fixed at listen(); a connection
@@ -370,10 +413,85 @@ echo "PID 1 of the container: LimitNOFILE $pid1_nofile (needs $FLEET_COUNT + som
 fleet_queue=$((FLEET_COUNT + 4096 > 4096 * 4 ? FLEET_COUNT + 4096 : 4096 * 4))
 ct_exec sysctl -q -w net.core.somaxconn="$fleet_queue" net.ipv4.tcp_max_syn_backlog="$fleet_queue" &&
 	ct_exec systemctl restart vlsink.socket || die "cannot set the listen queue sysctls"
+# the release and systemd of the container, for the RESULT lines
+RELEASE=${CT_RELEASE_NAME:-$(ct_sh '. /etc/os-release && echo "${VERSION_CODENAME:-$ID}"')}
+SYSTEMD_VERSION=$(ct_exec systemctl --version | awk 'NR == 1 { print $2 }')
+# every shard restarted with it (PartOf=vlsink.socket), each listening
+n_sock=$(probe sockets | wc -l)
+((n_sock == SHARDS)) || die "SHARDS=$SHARDS but $n_sock vlsink sockets: $(probe sockets | paste -sd ' ')"
+for u in $(probe sockets); do
+	[[ $(ct_exec systemctl is-active "$u") == active ]] || die "$u is not listening"
+done
+echo "shards:     $SHARDS listening socket(s) on port 10110: $(probe sockets | paste -sd ' ')" \
+	"(MaxConnections $(sock_prop MaxConnections), MaxConnectionsPerSource $(sock_prop MaxConnectionsPerSource) each)"
 echo "listen queue: vlsink.socket Backlog=$(sock_prop Backlog), net.core.somaxconn and" \
 	"net.ipv4.tcp_max_syn_backlog $fleet_queue in the container: a queue of" \
 	"$(($(sock_prop Backlog) < fleet_queue ? $(sock_prop Backlog) : fleet_queue)) connections"
-declare -a FLEET_VERDICTS=()
+declare -a FLEET_VERDICTS=() FLEET_RESULTS=()
+
+# CPU counters, read from the host (PID 1 can be too busy to answer in a
+# storm): PID 1's ticks; system.slice's usage_usec (every instance of every
+# shard, alive or gone: a cgroup's cpu.stat keeps its dead children's time;
+# the client runs in bench.slice) and journald's.
+cgbase=/proc/$CT_LEADER/root/sys/fs/cgroup/unified
+[[ -r $cgbase/system.slice/cpu.stat ]] || cgbase=/proc/$CT_LEADER/root/sys/fs/cgroup
+[[ -r $cgbase/system.slice/cpu.stat ]] || die "cannot read the container's system.slice/cpu.stat under $cgbase"
+cg_usec() { awk '$1 == "usage_usec" { print $2; exit }' "$cgbase/$1/cpu.stat" 2>/dev/null || echo 0; }
+counters() { # "PID1_TICKS SYSTEM_SLICE_USEC JOURNALD_USEC"
+	echo "$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$CT_LEADER/stat")" \
+		"$(cg_usec system.slice) $(cg_usec system.slice/systemd-journald.service)"
+}
+HZ=$(getconf CLK_TCK)
+phase() { # FROM TO: "WALL PID1_S INSTANCES_S JOURNALD_S" between two times, interpolated in the samples
+	awk -v a="$1" -v b="$2" -v hz="$HZ" '
+		function at(T, c, i) {
+			if (T <= t[1]) return v[1, c]
+			for (i = 2; i <= n; i++)
+				if (t[i] >= T) return v[i - 1, c] + (v[i, c] - v[i - 1, c]) * (T - t[i - 1]) / (t[i] - t[i - 1])
+			return v[n, c]
+		}
+		NF >= 6 { n++; t[n] = $1; for (c = 4; c <= 6; c++) v[n, c] = $c }
+		END {
+			j = (at(b, 6) - at(a, 6)) / 1e6
+			printf "%.1f %.3f %.3f %.3f\n", b - a, (at(b, 4) - at(a, 4)) / hz, (at(b, 5) - at(a, 5)) / 1e6 - j, j
+		}' "$sd_tmp/samples"
+}
+
+# What one connection costs, split (FLEET_BREAKDOWN=1): closed-loop
+# connections with ExecStart=/bin/true, whose instance is PID 1's child
+# setting up (user, limits, the journal stream) and exec'ing a program that
+# exits at once, against vlsink reading one line and closing.
+if [[ $FLEET_BREAKDOWN == 1 ]]; then
+	echo
+	echo "-- 2a. one connection, split: closed loop, ExecStart=/bin/true vs vlsink (one NMEA line) --"
+	bd_count=${BREAKDOWN_COUNT:-100}
+	declare -A BD_=()
+	for exe in true vlsink true vlsink; do
+		ct_exec rm -f "$DROPINS/zz-bench-cat.conf"
+		[[ $exe == true ]] && printf '[Service]\nExecStart=\nExecStart=/bin/true\n' | ct_write "$DROPINS/zz-bench-cat.conf"
+		ct_exec systemctl daemon-reload
+		ct_exec python3 "$CLIENT" seq --count 3 --wait >/dev/null
+		probe idle 60 >/dev/null
+		read -r p0 s0 j0 < <(counters)
+		out=$(ct_exec python3 "$CLIENT" seq --count "$bd_count" --wait) || die "closed loop ($exe) failed"
+		probe idle 60 >/dev/null
+		sleep 1
+		read -r p1 s1 j1 < <(counters)
+		BD_[$exe]+=" $(calc "printf \"%.2f %.2f %.2f\", ($p1 - $p0) * 1000 / $HZ / $bd_count, ($s1 - $s0 - ($j1 - $j0)) / 1000 / $bd_count, $(kv seconds "$out") * 1000 / $bd_count")"
+	done
+	ct_exec rm -f "$DROPINS/zz-bench-cat.conf"
+	ct_exec systemctl daemon-reload
+	bd() { # EXE FIELD: the mean of the two rounds
+		awk -v f="$2" '{ for (i = f; i <= NF; i += 3) { s += $i; n++ } } END { printf "%.1f", s / n }' <<<"${BD_[$1]}"
+	}
+	printf '  %-34s %10s %10s\n' "ms per connection (2 rounds of $bd_count)" /bin/true vlsink
+	printf '  %-34s %10s %10s\n' "PID 1 (accept, fork, unit)" "$(bd true 1)" "$(bd vlsink 1)"
+	printf '  %-34s %10s %10s\n' "instance cgroup (fork to exit)" "$(bd true 2)" "$(bd vlsink 2)"
+	printf '  %-34s %10s %10s\n' "closed-loop wall" "$(bd true 3)" "$(bd vlsink 3)"
+	echo "  so, per connection: PID 1 $(bd vlsink 1) ms; set-up by PID 1's child before exec (and exit)" \
+		"$(bd true 2) ms; vlsink from exec to its record and exit $(calc "printf \"%.1f\", $(bd vlsink 2) - $(bd true 2)") ms"
+	BD_LINE="pid1=$(bd vlsink 1) setup=$(bd true 2) vlsink_start=$(calc "printf \"%.1f\", $(bd vlsink 2) - $(bd true 2)")"
+fi
 
 # fleet_run SINK: one storm of FLEET_COUNT vehicles into SINK (journal, fifo)
 fleet_run() {
@@ -398,7 +516,9 @@ fleet_run() {
 	echo "  unit: $FLEET_UNIT ($(ct_exec systemctl show -P ExecStart vlsink@probe.service |
 		sed 's/.*argv\[\]=\([^;]*\);.*/\1/'); exposure $(exposure))"
 	probe idle 120 >/dev/null || echo "  instances of an earlier part still running" >&2
-	refused0=$(sock_prop NRefused)
+	refused0=$(probe sum NRefused)
+	local acc0
+	acc0=$(probe each NAccepted)
 	tcp0=$(probe tcpstat)
 	jcpu0=$(probe cpu systemd-journald.service)
 	ccpu0=$(probe cpu vlsink-collect.service)
@@ -414,8 +534,8 @@ fleet_run() {
 	(
 		while [[ ! -e $sd_tmp/stop ]] && [[ -e /proc/$CT_LEADER ]]; do
 			echo "$(date +%s.%N) $(awk '/^VmRSS:/ { print $2 }' "/proc/$CT_LEADER/status")" \
-				"$(pgrep --ns "$CT_LEADER" --nslist pid -c -x vlsink)" >>"$sd_tmp/samples"
-			sleep 2
+				"$(pgrep --ns "$CT_LEADER" --nslist pid -c -x vlsink) $(counters)" >>"$sd_tmp/samples"
+			sleep 1
 		done
 	) &
 	sampler=$!
@@ -425,7 +545,7 @@ fleet_run() {
 		seen_pid=$!
 	fi
 	t0=$(date +%s.%N)
-	ct_exec systemd-run --quiet --collect --unit="bench-fleet-$sink" -p LimitNOFILE=$((FLEET_COUNT + 1024)) \
+	ct_exec systemd-run --quiet --collect --unit="bench-fleet-$sink" --slice=bench.slice -p LimitNOFILE=$((FLEET_COUNT + 1024)) \
 		-p StandardOutput="file:$B/fleet.out" -p StandardError="file:$B/fleet.err" \
 		"$LIBEXEC/fleet" --count "$FLEET_COUNT" --seconds "$FLEET_SECONDS" --sources "$FLEET_SOURCES" \
 		--prefix "${prefix%-}" --timeout 1800 --sent-file "$B/fleet.sent" --status-file "$B/fleet.status" ||
@@ -449,7 +569,7 @@ fleet_run() {
 	ct_wait_until $((FLEET_SECONDS + 1830)) _fleet_done || echo "  the fleet client did not finish" >&2
 	local out t_idle
 	out=$(ct_exec cat "$B/fleet.out")
-	t_idle=$(probe idle 300) || t_idle=""
+	t_idle=$(probe idle 900) || t_idle=""
 	touch "$sd_tmp/stop"
 	wait "$sampler"
 	sleep 2
@@ -486,7 +606,7 @@ fleet_run() {
 	failed_units=$(ct_exec systemctl list-units --failed --plain --no-legend | awk '{ print $1 }' | paste -sd ' ')
 	failures=$(probe failures "$t0")
 	inst_failed=$(head -n 1 <<<"$failures")
-	refused=$(($(sock_prop NRefused) - refused0))
+	refused=$(($(probe sum NRefused) - refused0))
 	tcp1=$(probe tcpstat)
 	tcpd=$(awk 'NR == FNR { a[$1] = $2; next } { printf "%s%s +%d", n++ ? ", " : "", $1, $2 - a[$1] }' \
 		<(echo "$tcp0") <(echo "$tcp1"))
@@ -513,8 +633,54 @@ fleet_run() {
 		"(PID 1: /proc/PID/stat; the others: their units' cgroup cpu.stat)"
 	echo "  journal:    $(ct_exec journalctl --disk-usage 2>/dev/null | sed 's/.*take up //; s/ in the file system.//')" \
 		"in the container's /run (RuntimeMaxUse=4G; $(ct_exec df -h --output=size /run | tail -n 1 | tr -d ' ') tmpfs)"
-	echo "  ends:       all instances gone $([[ -n $t_idle ]] && calc "printf \"%.1f\", $t_idle - $t0" || echo "NOT within 300") s" \
+	echo "  ends:       all instances gone $([[ -n $t_idle ]] && calc "printf \"%.1f\", $t_idle - $t0" || echo "NOT within 900") s" \
 		"after the first connect; NRefused +$refused; instances failed: ${inst_failed:-none}; failed units: ${failed_units:-none}"
+
+	# Where the CPU went, by phase, per accepted connection (per fix in the
+	# steady state), from the samples' counters.
+	local acc1 n_acc t_s t_c t_e storm steady teardown whole a b
+	acc1=$(probe each NAccepted)
+	n_acc=$(awk 'NR == FNR { a[$1] = $2; next } { s += $2 - a[$1] } END { print s + 0 }' <(echo "$acc0") <(echo "$acc1"))
+	echo "  shards:     connections accepted: $(awk 'NR == FNR { a[$1] = $2; next } { printf "%s%s %d", n++ ? ", " : "", $1, $2 - a[$1] }' \
+		<(echo "$acc0") <(echo "$acc1"))"
+	t_e=$(awk 'END { print $1 }' "$sd_tmp/samples")
+	[[ -n $t_idle ]] && t_e=$t_idle
+	t_s=$t_e
+	[[ ${n_first:-0} == "$FLEET_COUNT" ]] && t_s=$(calc "printf \"%.6f\", ${t_first:-0}")
+	t_c=$(calc "printf \"%.6f\", $t0 + $FLEET_SECONDS")
+	storm=$(phase "$t0" "$t_s")
+	# a storm may outlast the records: teardown starts when both are over
+	teardown=$(phase "$(calc "printf \"%.6f\", ($t_c > $t_s ? $t_c : $t_s)")" "$t_e")
+	whole=$(phase "$t0" "$t_e")
+	a=$(calc "printf \"%.6f\", $t_s + 3") b=$(calc "printf \"%.6f\", $t_c - 2")
+	steady=''
+	calc "exit !($b - $a >= 10)" && steady=$(phase "$a" "$b")
+	per() { calc "printf \"%.2f\", $1 * 1000 / ($n_acc ? $n_acc : 1)"; }
+	printf '  cost:       %-30s %8s %10s %12s %10s  (ms per connection)\n' phase "wall s" "PID 1" instances journald
+	for ph in storm teardown whole; do
+		read -r w pc ic jc <<<"${!ph}"
+		printf '              %-30s %8s %10s %12s %10s\n' \
+			"$(case $ph in storm) echo "storm (to all served)" ;; teardown) echo "teardown (served, records end: idle)" ;;
+				whole) echo "whole run" ;; esac)" "$w" "$(per "$pc")" "$(per "$ic")" "$(per "$jc")"
+	done
+	local steady_fix='-'
+	if [[ -n $steady ]]; then
+		read -r w pc ic jc <<<"$steady"
+		fix() { calc "printf \"%.3f\", $1 * 1000 / (($n_acc ? $n_acc : 1) * $w)"; }
+		steady_fix="vlsink=$(fix "$ic") journald=$(fix "$jc") pid1=$(fix "$pc")"
+		printf '              %-30s %8s %10s %12s %10s  (ms per fix, %d connections at 1 Hz)\n' \
+			"steady state (all served)" "$w" "$(fix "$pc")" "$(fix "$ic")" "$(fix "$jc")" "$n_acc"
+	else
+		echo "              steady state: none (the storm lasted until the records' end; raise FLEET_SECONDS)"
+	fi
+	read -r _ pc ic _ <<<"$storm"
+	read -r _ tpc tic _ <<<"$teardown"
+	read -r _ _ wic wjc <<<"$whole"
+	FLEET_RESULTS+=("RESULT release=$RELEASE systemd=$SYSTEMD_VERSION shards=$SHARDS count=$FLEET_COUNT sink=$sink\
+ served_s=$t_deliv delivered=$delivered/$sent accepted=$n_acc pid1_ms_per_inst=$(per "$pc")\
+ inst_ms_per_inst=$(per "$wic") storm_inst_ms=$(per "$ic") journald_s=$(calc "printf \"%.1f\", $wjc")\
+ steady_ms_per_fix:$steady_fix teardown_ms:pid1=$(per "$tpc"),inst=$(per "$tic") failed=${inst_failed:-none}\
+${BD_LINE:+ one_conn_ms:$BD_LINE}")
 	if [[ -n $inst_failed ]]; then
 		echo "  log of the first failed instance:"
 		tail -n +2 <<<"$failures" | sed 's/^/    | /'
@@ -551,7 +717,7 @@ done
 ct_exec rm -f "$DROPINS/fifo.conf"
 write_variant vlsink hardened || die "cannot restore the installed unit"
 echo
-printf '%s\n' "${FLEET_VERDICTS[@]}"
+printf '%s\n' "${FLEET_VERDICTS[@]}" "${FLEET_RESULTS[@]}"
 
 fi
 
