@@ -18,7 +18,8 @@ static inline void fuzz_check_frame_record(const struct record *r, enum source_f
 		tmin = days_from_civil(1969, 1, 1) * MS_PER_DAY;
 		tmax = days_from_civil(2201, 1, 1) * MS_PER_DAY;
 	}
-	CHECK((r->have & ~(unsigned)(HAVE_TIME | HAVE_SPEED | HAVE_COURSE | HAVE_ALT | HAVE_ACCURACY | ARCHIVED)) == 0);
+	CHECK((r->have & ~(unsigned)(HAVE_TIME | HAVE_SPEED | HAVE_COURSE | HAVE_ALT | HAVE_ACCURACY | ARCHIVED | ROLLOVER_FIXED)) == 0);
+	CHECK(!(r->have & ROLLOVER_FIXED) || (r->have & HAVE_TIME));
 	CHECK(r->format == f);
 	CHECK(isfinite(r->lat) && r->lat >= -90 && r->lat <= 90);
 	CHECK(isfinite(r->lon) && r->lon >= -180 && r->lon <= 180);
