@@ -67,9 +67,11 @@ struct wire {
 	int n;
 };
 
-static void put(struct wire *w, const void *p, size_t len)
+static char newline[] = "\n";
+
+static void put(struct wire *w, void *p, size_t len)
 {
-	w->iov[w->n].iov_base = (void *)(uintptr_t)p;
+	w->iov[w->n].iov_base = p;
 	w->iov[w->n].iov_len = len;
 	w->n++;
 }
@@ -77,13 +79,13 @@ static void put(struct wire *w, const void *p, size_t len)
 /* Every field is NAME=VALUE (the callers below write them so). */
 static void put_field(struct wire *w, int i, const struct iovec *f)
 {
-	const char *p = f->iov_base;
-	const char *eq = memchr(p, '=', f->iov_len);
+	char *p = f->iov_base;
+	char *eq = memchr(p, '=', f->iov_len);
 	size_t name = eq ? (size_t)(eq - p) : 0, vlen = eq ? f->iov_len - name - 1 : 0;
 
 	if (!eq || !memchr(eq + 1, '\n', vlen)) {
 		put(w, p, f->iov_len);
-		put(w, "\n", 1);
+		put(w, newline, 1);
 		return;
 	}
 	w->len[i][0] = '\n';
@@ -92,10 +94,10 @@ static void put_field(struct wire *w, int i, const struct iovec *f)
 	put(w, p, name);
 	put(w, w->len[i], 9);
 	put(w, eq + 1, vlen);
-	put(w, "\n", 1);
+	put(w, newline, 1);
 }
 
-static const struct sockaddr_un journal_addr = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
+static struct sockaddr_un journal_addr = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
 #define JOURNAL_ADDR_LEN ((socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof(JOURNAL_SOCKET)))
 /* As journald's clients ask for; the kernel caps it at net.core.wmem_max. */
 #define SNDBUF (8 << 20)
@@ -132,7 +134,7 @@ static int send_memfd(int sock, const struct wire *w)
 		} ctl;
 		memset(&ctl, 0, sizeof(ctl));
 		struct msghdr mh = {
-			.msg_name = (void *)(uintptr_t)&journal_addr,
+			.msg_name = &journal_addr,
 			.msg_namelen = JOURNAL_ADDR_LEN,
 			.msg_control = ctl.space,
 			.msg_controllen = sizeof(ctl.space),
@@ -166,7 +168,7 @@ static int journal_sendv(struct sink *s, const struct iovec *iov, int n)
 	for (int i = 0; i < n; i++)
 		put_field(&w, i, &iov[i]);
 	struct msghdr mh = {
-		.msg_name = (void *)(uintptr_t)&journal_addr,
+		.msg_name = &journal_addr,
 		.msg_namelen = JOURNAL_ADDR_LEN,
 		.msg_iov = w.iov,
 		.msg_iovlen = (size_t)w.n,
