@@ -148,10 +148,10 @@ def main():
     if "journal" in sinks and not a.inner:
         if os.geteuid() != 0:
             sys.exit("cost.py: the journal sink needs root (a private mount namespace); use --sinks=stdout,fifo")
-        inner = ("mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && "
-                 "{ socat -u UNIX-RECV:/run/systemd/journal/socket OPEN:/dev/null & } && "
-                 "while [ ! -S /run/systemd/journal/socket ]; do sleep 0.05; done && "
-                 "exec \"$0\" --inner \"$@\"")
+        inner = ("mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal || exit 2; "
+                 "socat -u UNIX-RECV:/run/systemd/journal/socket OPEN:/dev/null </dev/null >/dev/null 2>&1 & "
+                 "sp=$!; while [ ! -S /run/systemd/journal/socket ]; do sleep 0.05; done; "
+                 "\"$0\" --inner \"$@\"; rc=$?; kill $sp; exit $rc")
         os.execvp("unshare", ["unshare", "-m", "--propagation", "private", "--", "sh", "-c", inner,
                               os.path.abspath(sys.argv[0])] + sys.argv[1:])
 
