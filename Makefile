@@ -86,7 +86,7 @@ $(BUILD)/obj/%.o: src/%.c src/*/*.h src/*/*/*.h | $(BUILD)/.dir
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc $(SD_CFLAGS) -c -o $@ $<
 
 $(BIN): $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) -lm
 
 $(COLLECT): $(COLLECT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(COLLECT_OBJS) -lm

@@ -1,6 +1,9 @@
-/* Stop signals.  The flag is this file's alone; a handler sets it, and
- * sigpending() covers a signal that came while blocked, which ppoll() does
- * not report when a descriptor is ready at once. */
+/* Stop signals.  The flag is this file's alone; a handler sets it.  The
+ * signals are blocked outside ppoll(), and ppoll() does not deliver a pending
+ * one when a descriptor is ready at once (or the timeout is zero), so after
+ * every wait that a signal did not cut short one sigpending() looks for it:
+ * one system call per wake, instead of one per question asked. */
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -38,12 +41,16 @@ void stop_init(void)
 	sigdelset(&wait_mask, SIGINT);
 }
 
-int stop_requested(void)
+static void look_pending(void)
 {
 	sigset_t p;
 
 	if (!flag && sigpending(&p) == 0 && (sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1))
 		flag = 1;
+}
+
+int stop_requested(void)
+{
 	return flag;
 }
 
@@ -53,7 +60,13 @@ int stop_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
 
 	/* Once stopping, waits go on (the grace period) and are not cut short
 	 * by a second signal. */
-	return ppoll(nfds ? fds : NULL, nfds, timeout_ms < 0 ? NULL : &ts, stop_requested() ? NULL : &wait_mask);
+	int r = ppoll(nfds ? fds : NULL, nfds, timeout_ms < 0 ? NULL : &ts, flag ? NULL : &wait_mask);
+	if (r >= 0) {
+		int e = errno;
+		look_pending();
+		errno = e;
+	}
+	return r;
 }
 
 int stop_may_wait(int64_t *deadline)

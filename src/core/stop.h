@@ -14,7 +14,8 @@
 
 /* Installs the handlers, blocks the two signals and ignores SIGPIPE. */
 void stop_init(void);
-/* True once a stop signal has come (or is pending). */
+/* True once a stop signal has come: delivered in a stop_poll(), or pending
+ * when the last one returned. */
 int stop_requested(void);
 /* poll(2) with the stop signals let in until one has come: -1 with errno
  * EINTR when one comes meanwhile; once stopping, a plain wait.  timeout_ms

@@ -227,8 +227,9 @@ static void build(struct prog *p, const struct sandbox *sb)
 	/* glibc falls back to clone() and friends on ENOSYS. */
 	fail(p, SYS_clone3, ENOSYS);
 	if (sb->journal) {
-		/* libsystemd's one unconnected datagram socket; it never
-		 * connects, and passes a large entry as a sealed memfd. */
+		/* The journal sink's one unconnected datagram socket
+		 * (sink_journal.c); it never connects, and passes a large
+		 * entry as a sealed memfd. */
 		allow_pair(p, SYS_socket, 0, AF_UNIX, 1, SOCK_DGRAM | SOCK_CLOEXEC);
 		allow(p, SYS_setsockopt);
 		allow(p, SYS_sendmsg);

@@ -158,7 +158,7 @@ void sink_drain(struct sink *s)
 
 void sink_close(struct sink *s)
 {
-	if (s->kind == SINK_FIFO && s->fd >= 0)
+	if ((s->kind == SINK_FIFO || s->kind == SINK_JOURNAL) && s->fd >= 0)
 		close(s->fd);
 	if (s->opener >= 0)
 		close(s->opener);

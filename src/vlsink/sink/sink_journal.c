@@ -1,12 +1,15 @@
-/* The journal sink: one entry per record through sd_journal_sendv.
- * sd_journal_sendv returns success when the journal socket does not exist at
- * all, so the socket is looked for before and after every send: a record is
- * counted as delivered only when the socket was there on both sides of it.
- * When it is not, vlsink waits and sends again; a rare duplicate is preferred
- * to a silent loss. */
-#define SD_JOURNAL_SUPPRESS_LOCATION
+/* The journal sink: one entry per record, one datagram in journald's native
+ * protocol sent to its socket by path.  Written here rather than through
+ * libsystemd, whose sd_journal_sendv() answers success when the socket does
+ * not exist, and which pulls half a dozen libraries into every connection's
+ * start-up: here a send to an absent socket fails (ENOENT), so a record is
+ * counted as delivered only when journald's socket took it.  When it does
+ * not, vlsink waits and sends again; a rare duplicate is preferred to a
+ * silent loss. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +18,11 @@
 #include <unistd.h>
 
 #include <linux/sockios.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
-
-#include <systemd/sd-journal.h>
+#include <sys/un.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -51,24 +55,147 @@ int journal_wait(struct sink *s)
 	return 0;
 }
 
+/* Four pieces per field at most: the native protocol sends a value without
+ * a newline as NAME=VALUE LF, and one with a newline as NAME LF, its length
+ * (64 bits, little endian), VALUE, LF. */
+#define PIECES 4
+#define ENTRY_SLOTS 25
+
+struct wire {
+	struct iovec iov[ENTRY_SLOTS * PIECES];
+	unsigned char len[ENTRY_SLOTS][9];
+	int n;
+};
+
+static char newline[] = "\n";
+
+static void put(struct wire *w, void *p, size_t len)
+{
+	w->iov[w->n].iov_base = p;
+	w->iov[w->n].iov_len = len;
+	w->n++;
+}
+
+/* Every field is NAME=VALUE (the callers below write them so). */
+static void put_field(struct wire *w, int i, const struct iovec *f)
+{
+	char *p = f->iov_base;
+	char *eq = memchr(p, '=', f->iov_len);
+	size_t name = eq ? (size_t)(eq - p) : 0, vlen = eq ? f->iov_len - name - 1 : 0;
+
+	if (!eq || !memchr(eq + 1, '\n', vlen)) {
+		put(w, p, f->iov_len);
+		put(w, newline, 1);
+		return;
+	}
+	w->len[i][0] = '\n';
+	for (int b = 0; b < 8; b++)
+		w->len[i][1 + b] = (unsigned char)((uint64_t)vlen >> (8 * b));
+	put(w, p, name);
+	put(w, w->len[i], 9);
+	put(w, eq + 1, vlen);
+	put(w, newline, 1);
+}
+
+static struct sockaddr_un journal_addr = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
+#define JOURNAL_ADDR_LEN ((socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof(JOURNAL_SOCKET)))
+/* As journald's clients ask for; the kernel caps it at net.core.wmem_max. */
+#define SNDBUF (8 << 20)
+
+/* An entry larger than the socket buffer goes as a sealed memfd, which
+ * journald reads whole. */
+static int send_memfd(int sock, const struct wire *w)
+{
+	int fd = memfd_create("journal-entry", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = 0;
+	for (int i = 0; i < w->n && r == 0; i++) {
+		const char *p = w->iov[i].iov_base;
+		size_t left = w->iov[i].iov_len;
+		while (left > 0) {
+			ssize_t k = write(fd, p, left);
+			if (k < 0 && errno != EINTR) {
+				r = -errno;
+				break;
+			}
+			if (k > 0) {
+				p += k;
+				left -= (size_t)k;
+			}
+		}
+	}
+	if (r == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		r = -errno;
+	if (r == 0) {
+		union {
+			struct cmsghdr h;
+			char space[CMSG_SPACE(sizeof(int))];
+		} ctl;
+		memset(&ctl, 0, sizeof(ctl));
+		struct msghdr mh = {
+			.msg_name = &journal_addr,
+			.msg_namelen = JOURNAL_ADDR_LEN,
+			.msg_control = ctl.space,
+			.msg_controllen = sizeof(ctl.space),
+		};
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+			r = -errno;
+	}
+	close(fd);
+	return r;
+}
+
+/* One entry; 0 or a negative errno (ENOENT: no socket, ECONNREFUSED: no
+ * journald behind it). */
+static int journal_sendv(struct sink *s, const struct iovec *iov, int n)
+{
+	struct wire w;
+
+	if (s->fd < 0) {
+		s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (s->fd < 0)
+			return -errno;
+		int size = SNDBUF;
+		(void)setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	}
+	w.n = 0;
+	for (int i = 0; i < n; i++)
+		put_field(&w, i, &iov[i]);
+	struct msghdr mh = {
+		.msg_name = &journal_addr,
+		.msg_namelen = JOURNAL_ADDR_LEN,
+		.msg_iov = w.iov,
+		.msg_iovlen = (size_t)w.n,
+	};
+	if (sendmsg(s->fd, &mh, MSG_NOSIGNAL) >= 0)
+		return 0;
+	if (errno != EMSGSIZE && errno != ENOBUFS && errno != EAGAIN)
+		return -errno;
+	return send_memfd(s->fd, &w);
+}
+
 static int journal_send(struct sink *s, const struct iovec *iov, int n)
 {
 	int said = 0;
 
 	for (;;) {
-		int r = journal_wait(s);
-		if (r < 0)
-			return r;
-		r = sd_journal_sendv(iov, n);
-		if (r == 0 && journal_present())
+		int r = journal_sendv(s, iov, n);
+		if (r == 0)
 			return 0;
+		if (r == -ENOENT && journal_wait(s) < 0)
+			return -ETIMEDOUT;
 		/* Transient: journald busy, restarting, or its socket replaced. */
-		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -ENOBUFS && r != -ECONNREFUSED &&
-		    r != -ENOENT) {
+		if (r != -ENOENT && r != -EINTR && r != -EAGAIN && r != -ENOBUFS && r != -ECONNREFUSED) {
 			note("journal: %s", strerror(-r));
 			return r;
 		}
-		if (r < 0 && !said++)
+		if (r != -ENOENT && !said++)
 			note("journal: %s, retrying", strerror(-r));
 		if (!stop_may_wait(&s->stop_deadline))
 			return -ETIMEDOUT;
@@ -77,7 +204,6 @@ static int journal_send(struct sink *s, const struct iovec *iov, int n)
 }
 
 #define FIELD_MAX 160
-#define ENTRY_SLOTS 25
 /* Fields every entry carries: MESSAGE, PRIORITY, and the origin's
  * SYSLOG_IDENTIFIER, VEHICLE_ID, REMOTE_ADDR, REMOTE_PORT. */
 #define COMMON_FIELDS 6
@@ -90,6 +216,7 @@ static int journal_send(struct sink *s, const struct iovec *iov, int n)
 
 _Static_assert(COMMON_FIELDS + RECORD_FIELDS <= ENTRY_SLOTS, "a record entry fits its iovec");
 _Static_assert(COMMON_FIELDS + EVENT_FIELDS + 1 <= ENTRY_SLOTS, "an event entry fits its iovec");
+_Static_assert(ENTRY_SLOTS * PIECES <= IOV_MAX, "an entry's fields fit one sendmsg");
 
 struct entry {
 	struct iovec iov[ENTRY_SLOTS];
@@ -227,34 +354,25 @@ int journal_event(struct sink *s, const struct peer *peer, const struct event *e
 /* journald reads a sender's unit from /proc/PID when it takes the entry.
  * The main process's context is pinned by its stdout stream; a worker's is
  * not, so a worker that exits while journald lags behind would leave
- * entries without _SYSTEMD_UNIT.  libsystemd sends through one unconnected
- * datagram socket of its own; a datagram counts against the sender's socket
- * (SIOCOUTQ) until journald has received it.  Waits until none is left,
- * then 20 ms for the last one to be handled; at most the stop grace. */
+ * entries without _SYSTEMD_UNIT.  A datagram counts against the sender's
+ * socket (SIOCOUTQ) until journald has received it.  Waits until none is
+ * left, then 20 ms for the last one to be handled; at most the stop grace.
+ * A process that sent nothing does not wait. */
 void journal_drain(struct sink *s)
 {
 	int64_t deadline = 0;
 
-	for (int fd = 3; fd < 1024; fd++) {
-		int type = 0, domain = 0;
-		socklen_t tl = sizeof(type), dl = sizeof(domain);
-		struct sockaddr_storage peer;
-		socklen_t pl = sizeof(peer);
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_DGRAM ||
-		    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0 || domain != AF_UNIX ||
-		    getpeername(fd, (struct sockaddr *)&peer, &pl) == 0)
-			continue;
-		for (;;) {
-			int queued = 0;
-			if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued == 0)
-				break;
-			if (!deadline)
-				deadline = monotonic_ms() + STOP_GRACE_MS;
-			if (monotonic_ms() >= deadline || (stop_requested() && !stop_may_wait(&s->stop_deadline)))
-				return;
-			stop_poll(NULL, 0, 10);
-		}
-		stop_poll(NULL, 0, 20);
+	if (s->fd < 0)
 		return;
+	for (;;) {
+		int queued = 0;
+		if (ioctl(s->fd, SIOCOUTQ, &queued) < 0 || queued == 0)
+			break;
+		if (!deadline)
+			deadline = monotonic_ms() + STOP_GRACE_MS;
+		if (monotonic_ms() >= deadline || (stop_requested() && !stop_may_wait(&s->stop_deadline)))
+			return;
+		stop_poll(NULL, 0, 10);
 	}
+	stop_poll(NULL, 0, 20);
 }
