@@ -105,6 +105,19 @@ static int check_identity(struct conn *c)
 	return -1;
 }
 
+/* A line or frame that names its device: what was held belongs to the
+ * device that sent it, and a new name is checked against --devices.
+ * 0: go on. */
+static int take_identity(struct conn *c, const char *id)
+{
+	if (strcmp(c->ident, id) != 0) {
+		conn_close_epoch(c);
+		c->identity_ok = 0;
+	}
+	memcpy(c->ident, id, sizeof(c->ident));
+	return check_identity(c);
+}
+
 static const enum lb_mode modes[PROTO_COUNT] = {
 	[PROTO_AUTO] = LBM_LINE,  [PROTO_NMEA] = LBM_LINE,    [PROTO_H02] = LBM_STAR,
 	[PROTO_GPS103] = LBM_SEMI, [PROTO_GL200] = LBM_DOLLAR, [PROTO_OSMAND] = LBM_HTTP,
@@ -188,13 +201,8 @@ static void conn_frame(struct conn *c, enum lb_event ev, const struct lb_line *l
 	enum verdict v = parsers[c->proto](&c->session, l->p, l->n, &out);
 	if (out.reply_n > sizeof(out.reply))
 		out.reply_n = 0;
-	if (v != V_REJECT && out.id[0]) {
-		if (strcmp(c->ident, out.id) != 0)
-			c->identity_ok = 0;
-		memcpy(c->ident, out.id, sizeof(c->ident));
-		if (check_identity(c))
-			return;
-	}
+	if (v != V_REJECT && out.id[0] && take_identity(c, out.id))
+		return;
 	switch (v) {
 	case V_RECORD:
 		if (out.nrec == 0 || out.nrec > FRAME_POINTS_MAX) {
@@ -251,15 +259,8 @@ void conn_line(struct conn *c, enum lb_event ev, const struct lb_line *l)
 	/* A line may name its vehicle (an identification sentence, a T55 id
 	 * prefix): a held fix belongs to the vehicle that sent it, and the
 	 * line's own record to the one it names. */
-	if (out.id[0]) {
-		if (strcmp(c->ident, out.id) != 0) {
-			conn_close_epoch(c);
-			c->identity_ok = 0;
-		}
-		memcpy(c->ident, out.id, sizeof(c->ident));
-		if (check_identity(c))
-			return;
-	}
+	if (out.id[0] && take_identity(c, out.id))
+		return;
 	switch (v) {
 	case V_RECORD:
 		/* A line that names its own vehicle (CSV) is turned away alone;

@@ -250,7 +250,8 @@ static inline void fuzz_check_record(const struct record *r)
 	}
 	CHECK((r->have & ~(unsigned)(HAVE_TIME | HAVE_SPEED | HAVE_COURSE | HAVE_ALT | HAVE_MODE | HAVE_QUALITY |
 				      HAVE_SATS | HAVE_HDOP | ROLLOVER_FIXED | HAVE_ACCURACY | ARCHIVED)) == 0);
-	CHECK(!(r->have & ROLLOVER_FIXED) || (r->format == SRC_NMEA_RMC && (r->have & HAVE_TIME)));
+	CHECK(!(r->have & ROLLOVER_FIXED) ||
+	      ((r->format == SRC_NMEA_RMC || r->format == SRC_H02 || r->format == SRC_GPS103) && (r->have & HAVE_TIME)));
 	CHECK((unsigned)r->format <= SRC_OSMAND);
 	if (r->have & HAVE_ACCURACY)
 		CHECK(isfinite(r->accuracy) && r->accuracy >= 0 && r->accuracy <= 1e6);
