@@ -38,3 +38,17 @@ int valid_date(int y, unsigned m, unsigned d)
 		lim = 29;
 	return d <= lim;
 }
+
+#define ROLLOVER_MS (MS_PER_DAY * 7 * 1024)
+#define LAST_ROLLOVER_MS (MS_PER_DAY * 17993)
+
+int gps_rollover(int64_t *t_ms, int64_t limit_ms)
+{
+	int moved = 0;
+
+	while (*t_ms < LAST_ROLLOVER_MS && *t_ms + ROLLOVER_MS <= limit_ms) {
+		*t_ms += ROLLOVER_MS;
+		moved++;
+	}
+	return moved;
+}

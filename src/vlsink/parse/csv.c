@@ -2,7 +2,7 @@
  * Unix seconds.  A header line naming the columns is taken as noise. */
 #include <string.h>
 
-#include "vlsink/parse/parse.h"
+#include "vlsink/parse/session.h"
 #include "core/scan.h"
 
 #define CSV_FIELDS 7

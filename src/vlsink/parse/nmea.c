@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "vlsink/parse/parse.h"
+#include "vlsink/parse/session.h"
 #include "core/calendar.h"
 #include "core/scan.h"
 

@@ -2,23 +2,7 @@
 #include <string.h>
 
 #include "vlsink/parse/parse.h"
-#include "core/calendar.h"
 #include "core/scan.h"
-
-#define ROLLOVER_MS (MS_PER_DAY * 7 * 1024)
-#define LAST_ROLLOVER_MS (MS_PER_DAY * 17993)
-
-/* Fixes really that old stay, as their moved date would still be to come;
- * the future is the clock plus a day, for a receiver ahead of a slow host
- * clock.  A receiver from before 1999 is moved twice. */
-void rollover_fix(const struct session *s, struct record *r)
-{
-	while ((r->have & HAVE_TIME) && !s->keep_rollover && r->time_ms < LAST_ROLLOVER_MS &&
-	       r->time_ms + ROLLOVER_MS <= s->now_ms + MS_PER_DAY) {
-		r->time_ms += ROLLOVER_MS;
-		r->have |= ROLLOVER_FIXED;
-	}
-}
 
 /* Traccar's T55 family may put the device id before the sentence:
  * "4711/022789000688081/$GPRMC,...", "990000561287964,$GPRMC,..." or

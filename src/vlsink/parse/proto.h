@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "core/record.h"
-#include "vlsink/parse/parse.h"
+#include "vlsink/parse/session.h"
 
 enum protocol {
 	PROTO_AUTO,   /* Decided from the connection's first bytes. */

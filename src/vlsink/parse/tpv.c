@@ -7,7 +7,7 @@
 
 #include "core/json.h"
 #include "core/scan.h"
-#include "vlsink/parse/parse.h"
+#include "vlsink/parse/session.h"
 
 struct tpv {
 	int is_tpv;
