@@ -181,8 +181,9 @@ static void civil_from_days(long long z, int *y, int *m, int *d)
 
 enum protocol { P_NMEA, P_H02, P_GPS103, P_GL200, P_OSMAND };
 static const char *const protocol_names[] = {"nmea", "h02", "gps103", "gl200", "osmand"};
-/* The byte that ends a frame of each text protocol. */
-static const char terminator[] = {[P_H02] = '#', [P_GPS103] = ';', [P_GL200] = '$'};
+/* The byte that ends a frame of each text protocol; OsmAnd has none (its
+ * requests are framed by their HTTP head and body). */
+static const char terminator[P_OSMAND + 1] = {[P_H02] = '#', [P_GPS103] = ';', [P_GL200] = '$'};
 
 static struct {
 	const char *target;
