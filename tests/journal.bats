@@ -331,9 +331,13 @@ bg_err_has() { # NAME TEXT
 	local gll="GPGLL,4807.038$pad,N,01131.000$pad,E,123519,A,A"
 	printf '%s\r\n' "$(nmea "$rmc")" "$(nmea "$gga")" "$(nmea "$gll")" >"$T/big.nmea"
 	ct_write /tmp/vlsink-big.nmea 0644 <"$T/big.nmea"
+	# A dynamically linked ASan runtime (the sanitizer pass) must come first
+	# in the library list, the shim right after it (as in faults.bats).
+	local asan
+	asan=$(ldd "$VLSINK" 2>/dev/null | awk '/libasan|libclang_rt\.asan/ { print $3; exit }')
 	for mode in pipe tcp; do
 		v=$(e2e_vid "$mode")
-		local fault="LD_PRELOAD=$lib FAULT_SENDMSG_ERRNO=EMSGSIZE FAULT_SENDMSG_MIN=8000 FAULT_SENDMSG_TIMES=1"
+		local fault="LD_PRELOAD=${asan:+$asan:}$lib FAULT_SENDMSG_ERRNO=EMSGSIZE FAULT_SENDMSG_MIN=8000 FAULT_SENDMSG_TIMES=1"
 		fault+=" FAULT_LOG=/tmp/vlsink-big-$mode.log"
 		local cmd="setpriv --reuid=nobody --regid=nogroup --clear-groups env $fault $VL --sink=journal"
 		cmd+=" --max-line=4000 --vehicle=$v"
