@@ -9,8 +9,6 @@
 #include "core/scan.h"
 #include "vlsink/parse/proto.h"
 
-/* Knots to metres per second: one nautical mile is 1852 m. */
-#define KNOT_MS (1852.0 / 3600.0)
 
 static const char sos_head[] = "**,imei:";
 static const char sos_tail[] = ",E;";
@@ -142,7 +140,7 @@ static enum reason report(const struct scan_fields *f, int64_t local_ms, struct 
 		why = optional(f, 13, -20000, 100000, &r->alt, HAVE_ALT, &r->have);
 	if (why != R_NONE)
 		return why;
-	r->speed *= KNOT_MS;
+	r->speed *= KNOT_MPS;
 	/* A UTC field that is no time of day ("0.0", "31.0", sent by some)
 	 * leaves the record without a time: the local clock's zone is unknown. */
 	size_t k = 0;

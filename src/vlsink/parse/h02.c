@@ -8,8 +8,6 @@
 #include "core/scan.h"
 #include "vlsink/parse/proto.h"
 
-/* Knots to metres per second: one nautical mile is 1852 m. */
-#define KNOT_MS (1852.0 / 3600.0)
 /* The maker field: "HQ" for most devices, "TH", "hq" and others for clones. */
 #define MAKER_MAX 8
 #define KEYWORD_MAX 8
@@ -144,7 +142,7 @@ static enum reason report(const struct scan_fields *f, int t, unsigned a, struct
 		return why;
 	if ((why = number(f->p[a + 5], f->n[a + 5], 3800, &r->speed)) != R_NONE)
 		return why;
-	r->speed *= KNOT_MS;
+	r->speed *= KNOT_MPS;
 	r->have |= HAVE_SPEED;
 	if (f->n[a + 6] > 0) {
 		if ((why = number(f->p[a + 6], f->n[a + 6], 360, &r->course)) != R_NONE)

@@ -12,8 +12,6 @@
  * 1024-week era it is in reports dates 1024 weeks back after a rollover; the
  * last one was at 2019-04-07T00:00Z (day 17993 of the Unix epoch). */
 
-/* A knot is one nautical mile (1852 m) an hour, exactly. */
-#define KNOT (1852.0 / 3600.0)
 
 /* RMC has at most 14 fields in NMEA 4.1; a few spare cover vendor variants. */
 #define MAX_FIELDS 20
@@ -223,7 +221,7 @@ static enum reason rmc(struct session *s, const struct fields *f, struct record 
 		return R_NO_FIX;
 	if ((why = position(f, 3, r)) != R_NONE)
 		return why;
-	if ((why = optional(f, 7, 0, 2000, KNOT, &r->speed, HAVE_SPEED, &r->have)) != R_NONE ||
+	if ((why = optional(f, 7, 0, 2000, KNOT_MPS, &r->speed, HAVE_SPEED, &r->have)) != R_NONE ||
 	    (why = optional(f, 8, 0, 360, 1, &r->course, HAVE_COURSE, &r->have)) != R_NONE)
 		return why;
 	if (f->n[9] != 6 || scan_uint(f->p[9], 2, 31, &d) || scan_uint(f->p[9] + 2, 2, 12, &m) ||

@@ -15,8 +15,6 @@
 #define KEY_MAX 16
 /* The longest method token taken before it is called a syntax error. */
 #define METHOD_MAX 16
-/* Knots to metres per second: 1852 m an hour. */
-#define KNOT_MPS (1852.0 / 3600.0)
 
 enum {
 	F_ID = 1 << 0,

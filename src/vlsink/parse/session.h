@@ -11,6 +11,10 @@
 #include "core/calendar.h"
 #include "core/record.h"
 
+/* Knots to metres per second: a knot is one nautical mile (1852 m) an
+ * hour, exactly.  Every protocol that sends knots converts with it. */
+#define KNOT_MPS (1852.0 / 3600.0)
+
 struct session {
 	enum checksum_mode checksum;
 	int64_t now_ms;  /* Wall clock, refreshed by the caller. */
