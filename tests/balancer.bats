@@ -102,7 +102,7 @@ rmc_lines() {
 	run ct_exec systemctl show -P MaxConnectionsPerSource vlsink.socket
 	assert_output 0
 	run ct_exec systemctl cat vlsink@.service
-	assert_output --partial 'ExecStart=/usr/local/bin/vlsink --sink=journal --proxy-protocol=v2'
+	assert_output --partial 'ExecStart=/usr/local/bin/vlsink --sink=journal --log=journal --proxy-protocol=v2'
 	run ct_exec systemctl is-active haproxy.service
 	assert_output active
 }

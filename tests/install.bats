@@ -23,7 +23,7 @@ setup() {
 		[ -e "$STAGE/opt/vl/$f" ] || { echo "missing $f"; false; }
 	done
 	[ -x "$STAGE/opt/vl/bin/vlsink" ]
-	grep -q '^ExecStart=/opt/vl/bin/vlsink --sink=journal$' "$STAGE/opt/vl/lib/systemd/system/vlsink@.service"
+	grep -q '^ExecStart=/opt/vl/bin/vlsink --sink=journal --log=journal$' "$STAGE/opt/vl/lib/systemd/system/vlsink@.service"
 	grep -q '^ExecStart=/opt/vl/bin/vlsink-collect ' "$STAGE/opt/vl/lib/systemd/system/vlsink-collect.service"
 	grep -q '/opt/vl/bin/vlsink --sink=fifo:' "$STAGE/opt/vl/share/doc/vlsink/units/vlsink@.service.d/fifo.conf"
 	! grep -rq '@BINDIR@' "$STAGE"
@@ -50,8 +50,8 @@ setup() {
 		run grep '^[<>]' "$BATS_TEST_TMPDIR/d"
 		[ "$output" = "< Description=vlsink connection %i
 > Description=vlsink $name connection %i
-< ExecStart=@BINDIR@/vlsink --sink=journal
-> ExecStart=/opt/vl/bin/vlsink --protocol=$fd --sink=journal" ] || { echo "$name@.service: $output"; false; }
+< ExecStart=@BINDIR@/vlsink --sink=journal --log=journal
+> ExecStart=/opt/vl/bin/vlsink --protocol=$fd --sink=journal --log=journal" ] || { echo "$name@.service: $output"; false; }
 	done < <(grep -v '^#' "$TOP/units/protocols")
 	grep -q '^ListenStream=5013$' "$u/vlsink-h02.socket"
 	grep -q '^ListenStream=5001$' "$u/vlsink-gps103.socket"
@@ -121,8 +121,8 @@ MaxConnectionsPerSource=64" ] || { echo "10-shards.conf: $output"; false; }
 		run grep '^[<>]' "$BATS_TEST_TMPDIR/d"
 		[ "$output" = "< Description=vlsink connection %i
 > Description=vlsink s$k connection %i
-< ExecStart=@BINDIR@/vlsink --sink=journal
-> ExecStart=/opt/vl/bin/vlsink --sink=journal" ] || { echo "vlsink-s$k@.service: $output"; false; }
+< ExecStart=@BINDIR@/vlsink --sink=journal --log=journal
+> ExecStart=/opt/vl/bin/vlsink --sink=journal --log=journal" ] || { echo "vlsink-s$k@.service: $output"; false; }
 		[ "$(readlink "$e/vlsink-s$k@.service.d")" = /etc/systemd/system/vlsink@.service.d ]
 		[ "$(readlink "$e/vlsink-s$k.socket.d")" = /etc/systemd/system/vlsink.socket.d ]
 	done
@@ -156,7 +156,7 @@ MaxConnectionsPerSource=64" ] || { echo "10-shards.conf: $output"; false; }
 	run "$STAGE/opt/vl/libexec/vlsink/gen-units" --from="$u" --shards=3 --etc=/etc/systemd/system --destdir="$BATS_TEST_TMPDIR/r" \
 		"$BATS_TEST_TMPDIR/etc"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	grep -qx 'ExecStart=/opt/vl/bin/vlsink --sink=journal' "$BATS_TEST_TMPDIR/etc/vlsink-s3@.service"
+	grep -qx 'ExecStart=/opt/vl/bin/vlsink --sink=journal --log=journal' "$BATS_TEST_TMPDIR/etc/vlsink-s3@.service"
 	grep -qx 'MaxConnections=4096' "$BATS_TEST_TMPDIR/etc/vlsink-s3.socket"
 	[ "$(readlink "$BATS_TEST_TMPDIR/r/etc/systemd/system/vlsink-s3@.service.d")" = /etc/systemd/system/vlsink@.service.d ]
 	run "$TOP/scripts/gen-units.sh" --shards=2 --etc=etc/systemd/system "$u"

@@ -151,7 +151,7 @@ socket_prop() { # PROPERTY
 	run ct_exec systemctl show -P FragmentPath vlsink@probe.service
 	assert_output "$UNITDIR/vlsink@.service"
 	run ct_exec systemctl show -P ExecStart vlsink@probe.service
-	assert_output --partial "path=/usr/local/bin/vlsink ; argv[]=/usr/local/bin/vlsink --sink=journal ;"
+	assert_output --partial "path=/usr/local/bin/vlsink ; argv[]=/usr/local/bin/vlsink --sink=journal --log=journal ;"
 	run ct_exec systemctl show -P ExecStart vlsink-collect.service
 	assert_output --partial "path=/usr/local/bin/vlsink-collect ;"
 	ct_exec test -x /usr/local/bin/vlsink
@@ -308,7 +308,7 @@ socket_prop() { # PROPERTY
 	assert_output ''
 }
 
-@test "each connection runs sandboxed: transient user (not the collector's), no FIFO group, stdin the socket, stdout/stderr the journal" {
+@test "each connection runs sandboxed: transient user (not the collector's), no FIFO group, stdin the socket, no log stream" {
 	local v port unit pid
 	v=$(e2e_vid sandbox)
 	e2e_gen csv "$v" 40 0 "$E2E_TMP/sandbox.csv"
@@ -328,8 +328,8 @@ socket_prop() { # PROPERTY
 		-p DynamicUser -p User -p CollectMode -p Restart -p LogRateLimitIntervalUSec \
 		-p LogRateLimitBurst
 	assert_line StandardInput=socket
-	assert_line StandardOutput=journal
-	assert_line StandardError=journal
+	assert_line StandardOutput=null
+	assert_line StandardError=null
 	assert_line DynamicUser=no
 	assert_line User=vlsink-conn
 	assert_line CollectMode=inactive-or-failed
@@ -511,7 +511,7 @@ socket_prop() { # PROPERTY
 	run ct_exec systemd-analyze verify "$UNITDIR/vlsink@.service"
 	[ "$status" -eq 0 ] && [ -z "$output" ] || fail "verify with fifo.conf: $output"
 	run ct_exec systemctl show -P ExecStart vlsink@probe.service
-	assert_output --partial "argv[]=/usr/local/bin/vlsink --sink=fifo:/run/vlsink/positions --format=json ;"
+	assert_output --partial "argv[]=/usr/local/bin/vlsink --sink=fifo:/run/vlsink/positions --format=json --log=journal ;"
 	run ct_exec stat -c '%F %U:%G %a' /run/vlsink/positions
 	assert_output 'fifo vlsink:vlsink 620'
 	# the writers are not the FIFO's owner: they write through group vlsink
@@ -534,17 +534,21 @@ socket_prop() { # PROPERTY
 	# the records went to the FIFO, not to the journal
 	run e2e_journal VEHICLE_ID="${FLEET[0]}"
 	assert_output ''
-	# the instance's stderr (its summary line in FIFO mode) is in the journal
+	# the instance's diagnostics (its summary line in FIFO mode) are in the
+	# journal, sent as entries of their own (--log=auto: the unit's stderr
+	# is /dev/null), with the instance's unit and user
 	local port
 	port=$(port_of "${FLEET_FILES[0]}")
 	_summary_line() {
-		ct_exec journalctl --no-pager -q -o json -t vlsink _TRANSPORT=stdout |
-			jq -r 'select(.MESSAGE | test("^vlsink: 127.0.0.1:'"$port"' ")) | ._SYSTEMD_UNIT + " " + .MESSAGE' |
+		ct_exec journalctl --no-pager -q -o json -t vlsink _TRANSPORT=journal |
+			jq -r 'select(.MESSAGE | test("^127.0.0.1:'"$port"' ")) | ._SYSTEMD_UNIT + " " + .PRIORITY + " " + .MESSAGE' |
 			grep .
 	}
 	ct_wait_until 10 _summary_line || fail "no summary line of port $port in the journal"
 	run _summary_line
-	assert_output --regexp "^vlsink@[0-9]+-127\\.0\\.0\\.1:10110-127\\.0\\.0\\.1:$port\\.service vlsink: 127\\.0\\.0\\.1:$port ${FLEET[0]}: eof: 300 accepted"
+	assert_output --regexp "^vlsink@[0-9]+-127\\.0\\.0\\.1:10110-127\\.0\\.0\\.1:$port\\.service 6 127\\.0\\.0\\.1:$port ${FLEET[0]}: eof: 300 accepted"
+	run ct_exec journalctl --no-pager -q -t vlsink _TRANSPORT=stdout
+	assert_output ''
 }
 
 @test "systemctl restart vlsink-collect.service in the middle of a stream loses no record" {

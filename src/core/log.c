@@ -1,16 +1,29 @@
-/* stderr diagnostics.  One write per message, so that lines from concurrent
- * instances sharing a log do not interleave. */
+/* Diagnostics.  One write per message, so that lines from concurrent
+ * instances sharing a log do not interleave; or one journald entry per
+ * message, so that an instance needs no log stream of its own (a stream is a
+ * connection journald must accept and PID 1's child must set up before
+ * exec, and journald serves at most 4096 at a time). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+
 #include "exits.h"
+#include "journald.h"
 #include "log.h"
 
 static const char *name = "vlsink";
+static int journal_fd = -1;
+static int journal_sent;
 
 void log_init(const char *n)
 {
@@ -22,23 +35,103 @@ const char *program(void)
 	return name;
 }
 
-static void vnote(const char *fmt, va_list ap)
+int log_to_journal(void)
+{
+	if (journal_fd >= 0)
+		return 0;
+	journal_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	return journal_fd < 0 ? -errno : 0;
+}
+
+void log_to_stderr(void)
+{
+	if (journal_fd >= 0)
+		close(journal_fd);
+	journal_fd = -1;
+}
+
+int log_journal(void)
+{
+	return journal_fd >= 0;
+}
+
+int log_journal_fd(void)
+{
+	return journal_sent ? journal_fd : -1;
+}
+
+int log_stderr_lost(void)
+{
+	struct stat st;
+
+	return getenv("INVOCATION_ID") && fstat(STDERR_FILENO, &st) == 0 && S_ISCHR(st.st_mode) &&
+	       st.st_rdev == makedev(1, 3) && access(JOURNAL_SOCKET, F_OK) == 0;
+}
+
+static int to_journal(int priority, const char *text, size_t len)
+{
+	static const struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
+	char prio[] = "PRIORITY=0\nSYSLOG_IDENTIFIER=";
+	static char message[] = "\nMESSAGE=", newline[] = "\n";
+
+	prio[9] = (char)('0' + (priority & 7));
+	struct iovec iov[] = {
+		{ prio, sizeof(prio) - 1 },
+		{ (void *)(uintptr_t)name, strlen(name) },
+		{ message, sizeof(message) - 1 },
+		{ (void *)(uintptr_t)text, len },
+		{ newline, 1 },
+	};
+	struct msghdr mh = {
+		.msg_name = (void *)(uintptr_t)&sa,
+		.msg_namelen = sizeof(sa),
+		.msg_iov = iov,
+		.msg_iovlen = sizeof(iov) / sizeof(iov[0]),
+	};
+	return sendmsg(journal_fd, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+void log_line(int priority, const char *text, size_t len)
 {
 	char buf[1024];
-	int n = snprintf(buf, sizeof(buf), "%s: ", name);
 
-	if (n < 0 || (size_t)n >= sizeof(buf) / 2)
+	/* MESSAGE=VALUE ends at the first newline: a message is one line. */
+	if (len > 900)
+		len = 900;
+	if (memchr(text, '\n', len)) {
+		memcpy(buf, text, len);
+		for (size_t i = 0; i < len; i++)
+			if (buf[i] == '\n')
+				buf[i] = ' ';
+		text = buf;
+	}
+	if (journal_fd >= 0 && to_journal(priority, text, len) == 0) {
+		journal_sent = 1;
 		return;
-	int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	}
+	char line[1024];
+	size_t n = strlen(name);
+	if (n > 64)
+		n = 64;
+	memcpy(line, name, n);
+	line[n++] = ':';
+	line[n++] = ' ';
+	memcpy(line + n, text, len);
+	n += len;
+	line[n++] = '\n';
+	ssize_t w = write(STDERR_FILENO, line, n);
+	(void)w;
+}
+
+static void vnote(int priority, const char *fmt, va_list ap)
+{
+	char buf[900];
+	int m = vsnprintf(buf, sizeof(buf), fmt, ap);
+
 	if (m < 0)
 		return;
-	size_t len = (size_t)n + (size_t)m;
-	if (len > sizeof(buf) - 2) {
-		len = sizeof(buf) - 2; /* Truncated: messages carry bounded samples anyway. */
-	}
-	buf[len++] = '\n';
-	ssize_t w = write(STDERR_FILENO, buf, len);
-	(void)w;
+	/* Truncated: messages carry bounded samples anyway. */
+	log_line(priority, buf, (size_t)m < sizeof(buf) ? (size_t)m : sizeof(buf) - 1);
 }
 
 void note(const char *fmt, ...)
@@ -46,7 +139,7 @@ void note(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vnote(fmt, ap);
+	vnote(4, fmt, ap);
 	va_end(ap);
 }
 
@@ -55,8 +148,11 @@ void die(int status, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vnote(fmt, ap);
+	vnote(3, fmt, ap);
 	va_end(ap);
+	int fd = log_journal_fd();
+	int64_t deadline = 0;
+	journald_drain(&fd, 1, &deadline);
 	exit(status);
 }
 

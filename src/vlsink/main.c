@@ -78,7 +78,15 @@ int main(int argc, char **argv)
 
 	log_init("vlsink");
 	ensure_std_fds();
+	/* Before the options, so that a usage error in a unit whose stderr
+	 * is /dev/null still reaches the journal. */
+	if (log_stderr_lost())
+		(void)log_to_journal();
 	config_parse(argc, argv, &opt);
+	if (opt.log == LOG_JOURNAL && log_to_journal() < 0)
+		die(EXIT_OUTPUT, "--log=journal: cannot create a socket: %s", strerror(errno));
+	else if (opt.log == LOG_STDERR)
+		log_to_stderr();
 	stop_init();
 
 	char fdname[32];
@@ -134,6 +142,7 @@ int main(int argc, char **argv)
 	struct sandbox sb = {
 		.journal = sink.kind == SINK_JOURNAL,
 		.supervisor = supervised,
+		.log = log_journal(),
 	};
 	int r = sink_open(&sink);
 	if (r < 0) {
@@ -152,6 +161,7 @@ int main(int argc, char **argv)
 		}
 		int status = opt.proxy ? proxy_header(&c, fd) : -1;
 		if (status >= 0) {
+			sink_drain(&sink);
 			sink_close(&sink);
 			conn_free(&c);
 			if (c.devices)
@@ -172,6 +182,7 @@ int main(int argc, char **argv)
 		c.rp.t.end = "sink-error";
 	}
 	report_summary(&c.rp, conn_vehicle(&c));
+	sink_drain(&sink);
 	sink_close(&sink);
 	conn_free(&c);
 	if (c.devices)

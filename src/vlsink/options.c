@@ -58,6 +58,10 @@ static const char usage_text[] =
 	"  --proxy-protocol=VERSION  the connection starts with a PROXY protocol\n"
 	"                       header (v1, v2 or any) from a load balancer, read\n"
 	"                       within 5 s; its client becomes the peer (default off)\n"
+	"  --log=TARGET         where diagnostics go: stderr, journal (journald's\n"
+	"                       native socket, one entry each: an instance needs no\n"
+	"                       log stream) or auto (default: journal in a systemd\n"
+	"                       service whose stderr is /dev/null, else stderr)\n"
 	"  --merge=MODE         epoch: the sentences of one fix (RMC, GGA, GLL, GSA,\n"
 	"                       TPV of one time) make one record (default);\n"
 	"                       none: one record per sentence\n"
@@ -111,7 +115,7 @@ void config_parse(int argc, char **argv, struct config *o)
 		O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE, O_MERGE, O_KEEP_ZERO,
 		O_KEEP_DUP, O_FUTURE, O_PAST, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP, O_ROLLOVER, O_DEVICES,
 		O_SUPERVISE, O_NO_SUPERVISE, O_RESTART_LIMIT, O_SANDBOX, O_NO_SANDBOX, O_PROXY, O_PROTOCOL,
-		O_ACK, O_REPLY_FD
+		O_ACK, O_REPLY_FD, O_LOG
 	};
 	static const struct option longopts[] = {
 		{ "sink", required_argument, NULL, O_SINK },
@@ -141,6 +145,7 @@ void config_parse(int argc, char **argv, struct config *o)
 		{ "protocol", required_argument, NULL, O_PROTOCOL },
 		{ "ack", no_argument, NULL, O_ACK },
 		{ "reply-fd", required_argument, NULL, O_REPLY_FD },
+		{ "log", required_argument, NULL, O_LOG },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -305,6 +310,16 @@ void config_parse(int argc, char **argv, struct config *o)
 		case O_REPLY_FD:
 			/* 0-2 are the input and the diagnostics' own. */
 			o->reply_fd = number_arg("reply-fd", optarg, 3, 1023);
+			break;
+		case O_LOG:
+			if (!strcmp(optarg, "auto"))
+				o->log = LOG_AUTO;
+			else if (!strcmp(optarg, "stderr"))
+				o->log = LOG_STDERR;
+			else if (!strcmp(optarg, "journal"))
+				o->log = LOG_JOURNAL;
+			else
+				usage_error("--log=%s: expected auto, stderr or journal", optarg);
 			break;
 		case O_IDLE:
 			o->idle_timeout = number_arg("idle-timeout", optarg, 1, IDLE_LIMIT);

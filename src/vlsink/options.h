@@ -28,6 +28,8 @@
 #define RESTART_PERIOD 60
 #define RESTART_PERIOD_LIMIT 3600
 
+enum log_target { LOG_AUTO, LOG_STDERR, LOG_JOURNAL };
+
 struct config {
 	enum sink_kind sink;
 	enum out_format format;
@@ -50,6 +52,7 @@ struct config {
 	enum protocol protocol; /* --protocol; PROTO_AUTO by default. */
 	int ack;             /* --ack: Queclink reports acknowledged. */
 	int reply_fd;        /* --reply-fd=N, or -1. */
+	enum log_target log; /* --log. */
 };
 
 void config_parse(int argc, char **argv, struct config *o);

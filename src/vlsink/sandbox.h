@@ -12,6 +12,7 @@ struct sandbox {
 			   * opener alone (sink/opener.c). */
 	int opener;       /* Passes descriptors back over its socket. */
 	int supervisor;   /* Forks, signals and reaps its worker. */
+	int log;          /* Sends its diagnostics to journald (core/log.c). */
 };
 
 /* How far confinement went, for the summary and --version. */

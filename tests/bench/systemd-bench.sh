@@ -80,9 +80,10 @@
 #     connections (BREAKDOWN_COUNT, 100) with ExecStart=/bin/true (what
 #     PID 1's child does before exec, and exit) against vlsink reading one
 #     line (the difference: vlsink from exec to its record and exit).
-#     10,000 needs PID 1 to hold 2 descriptors per starting connection:
-#     the bench refuses a FLEET_COUNT whose 2 x FLEET_COUNT + 1024 exceed
-#     the container PID 1's limit, and says why (see there).
+#     10,000 needs PID 1 to hold a descriptor per connection (two while
+#     instances had a journal stream each): the bench refuses a FLEET_COUNT
+#     whose FLEET_COUNT + 1024 exceed the container PID 1's limit, and says
+#     why (see there).
 #
 # Environment: SEQ_COUNT (300) SEQ_ROUNDS (3) LAT_COUNT (50) FLEET_COUNT
 # (10000) FLEET_SECONDS (60) FLEET_SOURCES (one per 200 vehicles)
@@ -392,13 +393,13 @@ pid1_cpu() { # user + system CPU seconds of the container's PID 1, from the host
 }
 # PID 1 holds every accepted connection until its instance ends
 pid1_nofile=$(awk '/^Max open files/ { print $4 }' "/proc/$CT_LEADER/limits")
-echo "PID 1 of the container: LimitNOFILE $pid1_nofile (needs 2 x $FLEET_COUNT + 1024); host kernel.pid_max" \
+echo "PID 1 of the container: LimitNOFILE $pid1_nofile (needs $FLEET_COUNT + 1024); host kernel.pid_max" \
 	"$(cat /proc/sys/kernel/pid_max) (needs 2 x $FLEET_COUNT free); client LimitNOFILE $((FLEET_COUNT + 1024))"
-# Two per connection while it starts (the connection and the instance's
-# journal stream): at the limit, instances fail with 'resources'.
-[[ $pid1_nofile == unlimited ]] || ((pid1_nofile >= 2 * FLEET_COUNT + 1024)) ||
+# One per connection (the instances have no journal stream; with one, two
+# while an instance starts): at the limit, instances fail with 'resources'.
+[[ $pid1_nofile == unlimited ]] || ((pid1_nofile >= FLEET_COUNT + 1024)) ||
 	die "the container's PID 1 may open $pid1_nofile files, too few for $FLEET_COUNT connections" \
-		"(2 x $FLEET_COUNT + 1024: the connection and the instance's journal stream while it starts)." \
+		"($FLEET_COUNT + 1024: PID 1 holds each connection until its instance ends)." \
 		"nspawn --rlimit= and the container's own settings cannot raise a hard limit without CAP_SYS_RESOURCE," \
 		"which this machine's bounding set lacks (CapBnd $(awk '/^CapBnd/ { print $2 }' /proc/self/status));" \
 		"run the bench from a shell whose hard limit is higher: as real root, ulimit -Hn $((2 * FLEET_COUNT + 65536))" \

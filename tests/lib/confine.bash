@@ -146,7 +146,11 @@ confine_run() {
 		_confine_err "no main pid for $peer_unit: $peer"
 		return 1
 	}
-	printf '[Service]\nEnvironment=LD_PRELOAD=%s PROBE_TAG=%s PROBE_PEER_PID=%s\n' "$CONFINE_SO" "$tag" "$peer" |
+	# The probe says its table on stderr: the unit's stderr, /dev/null as
+	# installed, becomes a journal stream for it (a descriptor the old unit
+	# gave every instance too).
+	printf '[Service]\nEnvironment=LD_PRELOAD=%s PROBE_TAG=%s PROBE_PEER_PID=%s\nStandardError=journal\n' \
+		"$CONFINE_SO" "$tag" "$peer" |
 		ct_write "$CONFINE_DROPIN" 0644 || return 1
 	ct_exec systemctl daemon-reload || return 1
 	ct_sh 'printf "confine-%s,2026-11-25T00:00:00Z,48.0,11.0\n" "$1" | socat -u - TCP:127.0.0.1:10110' "$tag" ||

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/journald.h"
 #include "core/log.h"
 #include "core/stop.h"
 #include "vlsink/sink/sink.h"
@@ -141,19 +142,21 @@ int sink_put(struct sink *s, const struct record *r, const struct origin *o, con
 	return 0;
 }
 
-/* An event the journal could not take is still said on stderr. */
+/* An event the journal sink could not take is still said as a
+ * diagnostic. */
 void sink_event(struct sink *s, const struct peer *peer, const struct event *ev)
 {
 	if (s->kind != SINK_JOURNAL)
-		note("%s", ev->text);
+		log_line(ev->priority, ev->text, strlen(ev->text));
 	else if (journal_event(s, peer, ev) < 0)
-		note("%s", ev->message);
+		log_line(ev->priority, ev->message, strlen(ev->message));
 }
 
 void sink_drain(struct sink *s)
 {
-	if (s->kind == SINK_JOURNAL)
-		journal_drain(s);
+	int fd[] = { s->kind == SINK_JOURNAL ? s->fd : -1, log_journal_fd() };
+
+	journald_drain(fd, 2, &s->stop_deadline);
 }
 
 void sink_close(struct sink *s)

@@ -25,13 +25,13 @@
 #include <sys/un.h>
 
 #include "core/clock.h"
+#include "core/journald.h"
 #include "core/log.h"
 #include "core/stop.h"
 #include "vlsink/fix/merge.h"
 #include "vlsink/options.h"
 #include "vlsink/sink/sink_journal.h"
 
-#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 #define RETRY_MS 200
 
 static int journal_present(void)
@@ -349,30 +349,4 @@ int journal_event(struct sink *s, const struct peer *peer, const struct event *e
 	if (ev->raw)
 		add_raw(&e, ev->raw, strlen(ev->raw));
 	return journal_send(s, e.iov, e.n);
-}
-
-/* journald reads a sender's unit from /proc/PID when it takes the entry.
- * The main process's context is pinned by its stdout stream; a worker's is
- * not, so a worker that exits while journald lags behind would leave
- * entries without _SYSTEMD_UNIT.  A datagram counts against the sender's
- * socket (SIOCOUTQ) until journald has received it.  Waits until none is
- * left, then 20 ms for the last one to be handled; at most the stop grace.
- * A process that sent nothing does not wait. */
-void journal_drain(struct sink *s)
-{
-	int64_t deadline = 0;
-
-	if (s->fd < 0)
-		return;
-	for (;;) {
-		int queued = 0;
-		if (ioctl(s->fd, SIOCOUTQ, &queued) < 0 || queued == 0)
-			break;
-		if (!deadline)
-			deadline = monotonic_ms() + STOP_GRACE_MS;
-		if (monotonic_ms() >= deadline || (stop_requested() && !stop_may_wait(&s->stop_deadline)))
-			return;
-		stop_poll(NULL, 0, 10);
-	}
-	stop_poll(NULL, 0, 20);
 }

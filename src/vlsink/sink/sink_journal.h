@@ -10,7 +10,5 @@ int journal_wait(struct sink *s);
 int journal_record(struct sink *s, const struct record *r, const struct origin *o, const struct peer *peer,
 		   const char *line, size_t len);
 int journal_event(struct sink *s, const struct peer *peer, const struct event *ev);
-/* Before a process that sent entries exits: until journald has taken them. */
-void journal_drain(struct sink *s);
 
 #endif
