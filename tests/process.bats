@@ -74,6 +74,58 @@ teardown() {
 	assert_equal "$status" 64
 }
 
+# uid_is PID UID: the process's real, effective, saved and filesystem uid.
+uid_is() { [[ $(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status" 2>/dev/null) == "$2 $2 $2 $2" ]]; }
+
+@test "--user=NAME as root (and \$VLSINK_USER): becomes NAME before reading, its ids and group, the given groups less root's, no capability" {
+	[[ $(id -u) == 0 ]] || skip "needs root (this machine's CI runs as root)"
+	local uid gid vpid
+	uid=$(id -u nobody)
+	gid=$(id -g nobody)
+	for how in option env; do
+		rm -f "$T/in"
+		mkfifo "$T/in"
+		if [[ $how == option ]]; then
+			setpriv --groups=0,4 -- "$VLSINK" --user=nobody --format=raw <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+		else
+			VLSINK_USER=nobody setpriv --groups=0,4 -- "$VLSINK" --format=raw <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+		fi
+		vpid=$!
+		track "$vpid"
+		exec 5>"$T/in"
+		wait_until 10 uid_is "$vpid" "$uid" || fail "$how: still uid $(awk '/^Uid:/' "/proc/$vpid/status")"
+		run grep -E '^(Gid|Groups|CapPrm|CapEff|CapAmb):' "/proc/$vpid/status"
+		assert_line --regexp "^Gid:[[:space:]]+$gid[[:space:]]+$gid[[:space:]]+$gid[[:space:]]+$gid\$"
+		assert_line --regexp '^Groups:[[:space:]]+4[[:space:]]*$'
+		assert_line --regexp '^CapPrm:[[:space:]]+0+$'
+		assert_line --regexp '^CapEff:[[:space:]]+0+$'
+		printf '%s\n' "$RMC" >&5
+		exec 5>&-
+		wait_exit "$vpid" 10
+		assert_equal "$status" 0
+		assert_equal "$(cat "$OUT")" "$RMC"
+	done
+}
+
+@test "--user: no such user exit 67, a root user exit 64, another user without root exit 70; already that user, or VLSINK_USER empty: nothing to do" {
+	vl --user=no-such-user-vlsink </dev/null
+	assert_equal "$status" 67
+	assert_equal "$(cat "$ERR")" "vlsink: --user=no-such-user-vlsink: no such user"
+	vl --user=root </dev/null
+	assert_equal "$status" 64
+	grep -q -- '--user=root: that user has uid or gid 0' "$ERR"
+	VLSINK_USER=no-such-user-vlsink vl </dev/null
+	assert_equal "$status" 67
+	VLSINK_USER= vl </dev/null
+	assert_equal "$status" 0
+	[[ $(id -u) == 0 ]] || skip "the rest needs root to start as another user"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$VLSINK" --user=daemon </dev/null
+	assert_equal "$status" 70
+	assert_output "vlsink: --user=daemon: cannot become that user without being root"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$VLSINK" --user=nobody </dev/null
+	assert_equal "$status" 0
+}
+
 # signal_mid_stream SIGNAL: vlsink reads a pipe that stays open; after the
 # signal it delivers what it parsed, writes the summary and exits 0.
 signal_mid_stream() {

@@ -336,6 +336,64 @@ fifo_writers() {
 	assert_equal "$(cat "$OUT")" ""
 }
 
+@test "--log=journal: each diagnostic is a journald entry of its own (priority, identifier, message), stderr stays empty; no journald: said on stderr after all" {
+	need_private_mount
+	mkfifo "$T/in"
+	in_private_run "$VLSINK" --log=journal --format=raw <"$T/in" >"$OUT" 2>"$ERR" 3>&- &
+	track $!
+	vpid=$!
+	exec 5>"$T/in"
+	fake_journal "$vpid"
+	printf 'garbage\n%s\n' "$RMC" >&5
+	exec 5>&-
+	wait_exit "$vpid" 10
+	assert_equal "$status" 0
+	assert_equal "$(cat "$OUT")" "$RMC"
+	assert_equal "$(cat "$ERR")" ""
+	wait_until 10 file_has "$T/journal" '^MESSAGE=stdin: eof: '
+	# one entry per diagnostic: three fields each, the message without "vlsink: "
+	run cat "$T/journal"
+	assert_line --index 0 PRIORITY=4
+	assert_line --index 1 SYSLOG_IDENTIFIER=vlsink
+	assert_line --index 2 'MESSAGE=stdin: line 1 rejected (syntax): "garbage"'
+	assert_line --index 3 PRIORITY=6
+	assert_line --index 4 SYSLOG_IDENTIFIER=vlsink
+	assert_line --index 5 --regexp '^MESSAGE=stdin: eof: 1 accepted, 0 ignored, 1 rejected \(syntax 1\), [0-9]+ bytes$'
+	assert_equal "${#lines[@]}" 6
+	# no journald: the same lines on stderr
+	printf 'garbage\n' >"$T/in2"
+	(in_private_run "$VLSINK" --log=journal <"$T/in2" >"$OUT" 2>"$ERR" 3>&-)
+	run cat "$ERR"
+	assert_line --index 0 'vlsink: stdin: line 1 rejected (syntax): "garbage"'
+	assert_line --index 1 --regexp '^vlsink: stdin: eof: 0 accepted'
+}
+
+@test "--log=auto: the journal only in a systemd service (INVOCATION_ID) whose stderr is /dev/null; --log=stderr overrides" {
+	need_private_mount
+	printf 'garbage\n' >"$T/in"
+	# inside one private mount namespace: a fake journald, then four runs
+	(export T VLSINK; in_private_run bash -c '
+		mkdir -p /run/systemd/journal
+		socat -u UNIX-RECV:/run/systemd/journal/socket OPEN:"$T/journal",creat,append &
+		sp=$!
+		for _ in $(seq 100); do [[ -S /run/systemd/journal/socket ]] && break; sleep 0.05; done
+		INVOCATION_ID=run1 "$VLSINK" --vehicle=run1 <"$T/in" 2>/dev/null >/dev/null
+		"$VLSINK" --vehicle=run2 <"$T/in" 2>/dev/null >/dev/null
+		INVOCATION_ID=run3 "$VLSINK" --vehicle=run3 <"$T/in" 2>"$T/err3" >/dev/null
+		INVOCATION_ID=run4 "$VLSINK" --log=stderr --vehicle=run4 <"$T/in" 2>/dev/null >/dev/null
+		INVOCATION_ID=run5 "$VLSINK" --bogus <"$T/in" 2>/dev/null >/dev/null
+		sleep 0.2
+		kill $sp' 3>&-)
+	run grep -c '^MESSAGE=' "$T/journal"
+	assert_output 3
+	grep -q '^MESSAGE=stdin: line 1 rejected' "$T/journal"
+	grep -q '^MESSAGE=stdin run1: eof: 0 accepted' "$T/journal"
+	! grep -q 'run[234]' "$T/journal"
+	# a usage error, decided before the options are read
+	grep -q "^MESSAGE=--bogus: unknown option" "$T/journal"
+	grep -q 'rejected' "$T/err3"
+}
+
 @test "journal socket absent: SIGTERM gives up after the grace period, exit 74" {
 	need_private_mount
 	printf '%s\n' "$RMC" >"$T/in"

@@ -326,12 +326,15 @@ socket_prop() { # PROPERTY
 	port=${port%.service}
 	run ct_exec systemctl show "$unit" -p StandardInput -p StandardOutput -p StandardError \
 		-p DynamicUser -p User -p CollectMode -p Restart -p LogRateLimitIntervalUSec \
-		-p LogRateLimitBurst
+		-p LogRateLimitBurst -p Environment -p CapabilityBoundingSet
 	assert_line StandardInput=socket
 	assert_line StandardOutput=null
 	assert_line StandardError=null
 	assert_line DynamicUser=no
-	assert_line User=vlsink-conn
+	# vlsink becomes the user itself: PID 1 resolves none (vlsink(1), --user)
+	assert_line User=
+	assert_line Environment=VLSINK_USER=vlsink-conn
+	assert_line "CapabilityBoundingSet=cap_setgid cap_setuid"
 	assert_line CollectMode=inactive-or-failed
 	assert_line Restart=no
 	assert_line LogRateLimitIntervalUSec=1s
@@ -343,9 +346,23 @@ socket_prop() { # PROPERTY
 	uid_vlsink=$(ct_exec id -u vlsink)
 	gid_vlsink=$(ct_exec getent group vlsink | cut -d: -f3)
 	echo "instance uid $uid, vlsink uid $uid_vlsink, gid $gid_vlsink"
-	# the instances' static user, not the collector's vlsink user
-	[ "$uid" = "$(ct_exec id -u vlsink-conn)" ] || fail "instance runs as uid $uid, not vlsink-conn"
+	# the instances' static user, not the collector's vlsink user, real,
+	# effective, saved and filesystem ids alike, and its group
+	run ct_exec grep -E '^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb):' "/proc/$pid/status"
+	local cu cg
+	cu=$(ct_exec id -u vlsink-conn)
+	cg=$(ct_exec id -g vlsink-conn)
+	assert_line --regexp "^Uid:[[:space:]]+$cu[[:space:]]+$cu[[:space:]]+$cu[[:space:]]+$cu\$"
+	assert_line --regexp "^Gid:[[:space:]]+$cg[[:space:]]+$cg[[:space:]]+$cg[[:space:]]+$cg\$"
+	# leaving root cleared the capabilities
+	assert_line --regexp '^CapPrm:[[:space:]]+0+$'
+	assert_line --regexp '^CapEff:[[:space:]]+0+$'
+	assert_line --regexp '^CapAmb:[[:space:]]+0+$'
+	[ "$uid" = "$cu" ] || fail "instance runs as uid $uid, not vlsink-conn"
 	[ "$uid" != "$uid_vlsink" ]
+	# no root group left among the supplementary groups
+	run ct_exec awk '/^Groups:/' "/proc/$pid/status"
+	refute_output --regexp "[[:space:]]0([[:space:]]|\$)"
 	# not in group vlsink: only the FIFO drop-in grants that
 	run ct_exec awk '/^Groups:/' "/proc/$pid/status"
 	refute_output --regexp "[[:space:]]$gid_vlsink([[:space:]]|\$)"
@@ -517,8 +534,9 @@ socket_prop() { # PROPERTY
 	# the writers are not the FIFO's owner: they write through group vlsink
 	# (and Landlock lets them reopen that one path); the records arriving
 	# below show that this works
-	run ct_exec systemctl show vlsink@probe.service -p User -p SupplementaryGroups
-	assert_line User=vlsink-conn
+	run ct_exec systemctl show vlsink@probe.service -p User -p SupplementaryGroups -p Environment
+	assert_line User=
+	assert_line Environment=VLSINK_USER=vlsink-conn
 	assert_line SupplementaryGroups=vlsink
 
 	gen_fleet f 300

@@ -8,7 +8,7 @@ enum {
 	EXIT_USAGE = 64,     /* EX_USAGE */
 	EXIT_DATA = 65,      /* EX_DATAERR */
 	EXIT_INPUT = 66,     /* EX_NOINPUT */
-	EXIT_NOUSER = 67,    /* EX_NOUSER: vlsink's connection user does not exist (vlsink-export) */
+	EXIT_NOUSER = 67,    /* EX_NOUSER: vlsink's connection user does not exist (vlsink-export, vlsink --user) */
 	EXIT_SOFTWARE = 70,  /* EX_SOFTWARE */
 	EXIT_CANTCREAT = 73, /* EX_CANTCREAT */
 	EXIT_OUTPUT = 74,    /* EX_IOERR: a sink or output failed */

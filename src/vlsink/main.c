@@ -16,6 +16,7 @@
 #include "vlsink/options.h"
 #include "vlsink/sandbox.h"
 #include "vlsink/supervise.h"
+#include "vlsink/user.h"
 
 /* A process that cannot confine itself does not serve the connection. */
 static void confine(const struct sandbox *sb, struct sandbox_state *st)
@@ -26,6 +27,22 @@ static void confine(const struct sandbox *sb, struct sandbox_state *st)
 	if (r < 0)
 		die(EXIT_SOFTWARE, "cannot confine the process: %s: %s (--no-sandbox runs unconfined)", step,
 		    strerror(-r));
+}
+
+/* Before anything is read or sent: every record carries the user's _UID. */
+static void become(const char *name)
+{
+	const char *step = "";
+	int r = user_become(name, &step);
+
+	if (r == -ENOENT)
+		die(EXIT_NOUSER, "--user=%s: no such user", name);
+	if (r == -EINVAL)
+		usage_error("--user=%s: that user has uid or gid 0: nothing to drop to", name);
+	if (r == -EPERM && !strcmp(step, "not root"))
+		die(EXIT_SOFTWARE, "--user=%s: cannot become that user without being root", name);
+	if (r < 0)
+		die(EXIT_SOFTWARE, "--user=%s: cannot become that user: %s: %s", name, step, strerror(-r));
 }
 
 static const char *proxy_why(enum proxy_end e, const struct proxy_header *h)
@@ -87,6 +104,8 @@ int main(int argc, char **argv)
 		die(EXIT_OUTPUT, "--log=journal: cannot create a socket: %s", strerror(errno));
 	else if (opt.log == LOG_STDERR)
 		log_to_stderr();
+	if (opt.user)
+		become(opt.user);
 	stop_init();
 
 	char fdname[32];

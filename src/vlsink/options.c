@@ -62,6 +62,9 @@ static const char usage_text[] =
 	"                       native socket, one entry each: an instance needs no\n"
 	"                       log stream) or auto (default: journal in a systemd\n"
 	"                       service whose stderr is /dev/null, else stderr)\n"
+	"  --user=NAME          started as root, become NAME (its uid and group; the\n"
+	"                       supplementary groups given, less root's) before\n"
+	"                       reading anything (default: $VLSINK_USER, else stay)\n"
 	"  --merge=MODE         epoch: the sentences of one fix (RMC, GGA, GLL, GSA,\n"
 	"                       TPV of one time) make one record (default);\n"
 	"                       none: one record per sentence\n"
@@ -115,7 +118,7 @@ void config_parse(int argc, char **argv, struct config *o)
 		O_SINK = 256, O_FORMAT, O_CHECKSUM, O_MAX_LINE, O_VEHICLE, O_DATE, O_IDLE, O_MERGE, O_KEEP_ZERO,
 		O_KEEP_DUP, O_FUTURE, O_PAST, O_SPEED, O_PERIOD, O_DISTANCE, O_HDOP, O_ROLLOVER, O_DEVICES,
 		O_SUPERVISE, O_NO_SUPERVISE, O_RESTART_LIMIT, O_SANDBOX, O_NO_SANDBOX, O_PROXY, O_PROTOCOL,
-		O_ACK, O_REPLY_FD, O_LOG
+		O_ACK, O_REPLY_FD, O_LOG, O_USER
 	};
 	static const struct option longopts[] = {
 		{ "sink", required_argument, NULL, O_SINK },
@@ -146,6 +149,7 @@ void config_parse(int argc, char **argv, struct config *o)
 		{ "ack", no_argument, NULL, O_ACK },
 		{ "reply-fd", required_argument, NULL, O_REPLY_FD },
 		{ "log", required_argument, NULL, O_LOG },
+		{ "user", required_argument, NULL, O_USER },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -168,6 +172,9 @@ void config_parse(int argc, char **argv, struct config *o)
 	o->restart_period = RESTART_PERIOD;
 	o->protocol = PROTO_AUTO;
 	o->reply_fd = -1;
+	o->user = getenv("VLSINK_USER");
+	if (o->user && !*o->user)
+		o->user = NULL;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -320,6 +327,11 @@ void config_parse(int argc, char **argv, struct config *o)
 				o->log = LOG_JOURNAL;
 			else
 				usage_error("--log=%s: expected auto, stderr or journal", optarg);
+			break;
+		case O_USER:
+			if (!*optarg)
+				usage_error("--user=: expected a user name");
+			o->user = optarg;
 			break;
 		case O_IDLE:
 			o->idle_timeout = number_arg("idle-timeout", optarg, 1, IDLE_LIMIT);

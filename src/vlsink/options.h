@@ -53,6 +53,7 @@ struct config {
 	int ack;             /* --ack: Queclink reports acknowledged. */
 	int reply_fd;        /* --reply-fd=N, or -1. */
 	enum log_target log; /* --log. */
+	const char *user;    /* --user=NAME, or $VLSINK_USER, or NULL. */
 };
 
 void config_parse(int argc, char **argv, struct config *o);

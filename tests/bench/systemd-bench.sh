@@ -87,7 +87,8 @@
 #
 # Environment: SEQ_COUNT (300) SEQ_ROUNDS (3) LAT_COUNT (50) FLEET_COUNT
 # (10000) FLEET_SECONDS (60) FLEET_SOURCES (one per 200 vehicles)
-# FLEET_UNIT (installed | bare) FLEET_SINKS ("journal fifo") ONE_LINES
+# FLEET_UNIT (installed | bare) FLEET_DROPIN (a file: one more drop-in for
+# vlsink@.service in part 2, for experiments) FLEET_SINKS ("journal fifo") ONE_LINES
 # (100000) ONE_ROUNDS (3) BENCH_PARTS ("1 2 3": the parts to run)
 # BENCH_BREAKDOWN=1 (also: closed-loop latency of the bare unit with one
 # sandboxing option switched back on at a time, as a markdown table:
@@ -387,6 +388,11 @@ case $FLEET_UNIT in
 installed) write_variant vlsink hardened ;;
 bare) write_variant vlsink bare ;;
 esac || die "cannot write the drop-ins for FLEET_UNIT=$FLEET_UNIT"
+if [[ -n ${FLEET_DROPIN:-} ]]; then
+	ct_write "$DROPINS/zz-bench-extra.conf" <"$FLEET_DROPIN" && ct_exec systemctl daemon-reload ||
+		die "cannot install FLEET_DROPIN=$FLEET_DROPIN"
+	echo "  extra drop-in (FLEET_DROPIN): $(tr '\n' ' ' <"$FLEET_DROPIN")"
+fi
 sd_copy "$fleet" "$LIBEXEC/fleet"
 pid1_cpu() { # user + system CPU seconds of the container's PID 1, from the host
 	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$CT_LEADER/stat"
