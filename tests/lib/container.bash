@@ -433,11 +433,14 @@ _ct_start_impl() {
 			ct_exec systemctl --failed --no-legend --plain >&2
 			break
 			;;
-		maintenance | stopping | offline)
+		maintenance | stopping)
 			_ct_err "container system state: $out"
 			return 1
 			;;
-		*) sleep 0.05 ;; # PID 1 not listening yet ("Failed to connect to bus")
+		# PID 1 not listening yet ("Failed to connect to bus"), or so early
+		# that /run/systemd/system does not exist: systemctl then says
+		# "offline" (sd_booted() is false; seen once on a loaded machine)
+		*) sleep 0.05 ;;
 		esac
 	done
 
