@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,29 +67,38 @@ int log_stderr_lost(void)
 	       st.st_rdev == makedev(1, 3) && access(JOURNAL_SOCKET, F_OK) == 0;
 }
 
+/* Appends up to max bytes of the string s at p[*n]; no terminating NUL. */
+static void put(char *p, size_t *n, const char *s, size_t max)
+{
+	for (size_t k = 0; k < max && s[k]; k++)
+		p[(*n)++] = s[k];
+}
+
 static int to_journal(int priority, const char *text, size_t len)
 {
-	static const struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
-	char prio[] = "PRIORITY=0\nSYSLOG_IDENTIFIER=";
-	static char message[] = "\nMESSAGE=", newline[] = "\n";
+	static struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
+	char entry[1100];
+	size_t n = 0;
 
-	prio[9] = (char)('0' + (priority & 7));
-	struct iovec iov[] = {
-		{ prio, sizeof(prio) - 1 },
-		{ (void *)(uintptr_t)name, strlen(name) },
-		{ message, sizeof(message) - 1 },
-		{ (void *)(uintptr_t)text, len },
-		{ newline, 1 },
-	};
+	put(entry, &n, "PRIORITY=", 16);
+	entry[n++] = (char)('0' + (priority & 7));
+	put(entry, &n, "\nSYSLOG_IDENTIFIER=", 32);
+	put(entry, &n, name, 64);
+	put(entry, &n, "\nMESSAGE=", 16);
+	memcpy(entry + n, text, len);
+	n += len;
+	entry[n++] = '\n';
+	struct iovec iov = { entry, n };
 	struct msghdr mh = {
-		.msg_name = (void *)(uintptr_t)&sa,
+		.msg_name = &sa,
 		.msg_namelen = sizeof(sa),
-		.msg_iov = iov,
-		.msg_iovlen = sizeof(iov) / sizeof(iov[0]),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
 	};
 	return sendmsg(journal_fd, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
+/* Async-signal-safe: no stdio, no allocation, one write or one datagram. */
 void log_line(int priority, const char *text, size_t len)
 {
 	char buf[1024];
@@ -110,10 +118,8 @@ void log_line(int priority, const char *text, size_t len)
 		return;
 	}
 	char line[1024];
-	size_t n = strlen(name);
-	if (n > 64)
-		n = 64;
-	memcpy(line, name, n);
+	size_t n = 0;
+	put(line, &n, name, 64);
 	line[n++] = ':';
 	line[n++] = ' ';
 	memcpy(line + n, text, len);
