@@ -97,7 +97,7 @@ send() {
 	# instance that reads its connection on standard input no LISTEN_FDS
 	# and no LISTEN_FDNAMES, whatever the socket's FileDescriptorName= says.
 	run ct_sh 'tr "\0" " " <"/proc/$1/cmdline"' "$pid"
-	assert_output '/usr/local/bin/vlsink --protocol=h02 --sink=journal '
+	assert_output '/usr/local/bin/vlsink --protocol=h02 --sink=journal --log=journal '
 	run ct_sh 'tr "\0" "\n" <"/proc/$1/environ" | grep "^LISTEN_" || true' "$pid"
 	assert_output ''
 	assert_equal "$(ct_exec stat -c %U "/proc/$pid")" vlsink-conn
