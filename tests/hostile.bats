@@ -64,7 +64,9 @@ sys.stdout.buffer.write(random.Random(int(sys.argv[1])).randbytes(int(sys.argv[2
 @test "1 MiB of random binary: rejected line by line, the valid lines after it accepted, memory flat" {
 	seeded_random 1048576 >"$T/garbage" 2>"$T/seed"
 	cat "$T/seed"
-	hostile_tcp "$T/garbage" 2 control-char:+
+	# Pinned: one random stream in 256 starts with '*', which --protocol=auto
+	# rightly takes for H02 (seed 3686962915); this test is the NMEA framer's.
+	HOSTILE_ARGS=--protocol=nmea hostile_tcp "$T/garbage" 2 control-char:+
 	# Whatever the random lines were rejected for, the counts add up.
 	local i r lines
 	read -r _ i r < <(summary_counts "$T/ssa.err")
