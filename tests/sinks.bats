@@ -343,6 +343,8 @@ fifo_writers() {
 	track $!
 	vpid=$!
 	exec 5>"$T/in"
+	# vlsink itself, so past in_private_run's unshare and tmpfs
+	wait_until 10 bash -c "[[ \$(cat /proc/$vpid/comm) == vlsink ]]" || fail "vlsink did not start"
 	fake_journal "$vpid"
 	printf 'garbage\n%s\n' "$RMC" >&5
 	exec 5>&-
