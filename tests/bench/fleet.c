@@ -16,6 +16,16 @@
  * once all its bytes are in the kernel. T (default 300) bounds the wait for
  * the server's closes after the last record.
  *
+ * A half-closed vehicle probes its server with TCP keepalive (first probe
+ * 60-180 s after its last record, spread by vehicle, so that the probes of
+ * a fleet that went quiet at once do not arrive together): the server's
+ * kernel may drop such a connection while PID 1 still holds it (its own
+ * keepalive, vlsink.socket), and a reset lost on a busy loopback device
+ * would otherwise leave the vehicle waiting for ever. A reset or timeout
+ * after the last record counts as "reset", not as a failure: the vehicle
+ * sent everything, and whether all of it arrived is for the records to say
+ * (the bench checks them per vehicle).
+ *
  * --sent-file: "P-i:0:SENT" per vehicle (tests/lib/e2e_client.py check
  * --expect). --status-file: "connected X SECONDS" once every connect has
  * finished, "closing" after the last record, "done" at the end. Prints
@@ -30,6 +40,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -51,7 +62,7 @@
 #define OUT_SIZE 2048     /* a batch of owed records; a record is < 100 bytes */
 #define RECORD_MAX 128
 
-enum state { CONNECTING, SENDING, DRAINING, CLOSED, DEAD };
+enum state { CONNECTING, SENDING, DRAINING, CLOSED, RESET, DEAD };
 
 struct vehicle {
 	int fd;
@@ -71,7 +82,7 @@ static struct {
 static struct vehicle *fleet;
 static int ep;
 static double t_start;
-static long n_open, n_connecting, n_failed, n_connected, n_closed;
+static long n_open, n_connecting, n_failed, n_connected, n_closed, n_reset;
 static double t_all_connected, late_max;
 static int fail_notes;
 
@@ -184,6 +195,8 @@ static void finish(long i, enum state st)
 	n_open--;
 	if (st == CLOSED)
 		n_closed++;
+	else if (st == RESET)
+		n_reset++;
 	else
 		n_failed++;
 }
@@ -223,7 +236,11 @@ static void pump(long i, double t)
 			break;
 	}
 	if (v->sent == opt.seconds && v->state == SENDING) {
-		if (shutdown(v->fd, SHUT_WR)) {
+		int one = 1, idle = 60 + (int)(i % 120), intvl = 20, cnt = 6;
+		if (shutdown(v->fd, SHUT_WR) || setsockopt(v->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) ||
+			setsockopt(v->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) ||
+			setsockopt(v->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt) ||
+			setsockopt(v->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one)) {
 			note_failure(i, "shutdown", errno);
 			finish(i, DEAD);
 			return;
@@ -256,7 +273,7 @@ static void connected(long i, double t)
 }
 
 /* The server sent something or closed. It never sends data, so anything but
- * EOF after the last record is a failure. */
+ * EOF, or a reset, after the last record is a failure. */
 static void readable(long i)
 {
 	struct vehicle *v = &fleet[i];
@@ -266,6 +283,10 @@ static void readable(long i)
 		return;
 	if (r == 0 && v->state == DRAINING) {
 		finish(i, CLOSED);
+		return;
+	}
+	if (r < 0 && v->state == DRAINING && (errno == ECONNRESET || errno == ETIMEDOUT)) {
+		finish(i, RESET);
 		return;
 	}
 	note_failure(i, r < 0 ? "recv" : r == 0 ? "closed before the last record" : "unexpected data", r < 0 ? errno : 0);
@@ -423,8 +444,8 @@ int main(int argc, char **argv)
 	}
 	status("done");
 	printf("vehicles %ld connected %ld failed %ld records %ld closed %ld connect_seconds %.3f "
-	       "first_connect %.6f all_connected %.6f late_max %.3f\n",
+	       "first_connect %.6f all_connected %.6f late_max %.3f reset %ld\n",
 		opt.count, n_connected, n_failed + unclosed, records, n_closed,
-		t_all_connected ? t_all_connected - t_start : -1.0, t_start, t_all_connected, late_max);
+		t_all_connected ? t_all_connected - t_start : -1.0, t_start, t_all_connected, late_max, n_reset);
 	return 0;
 }

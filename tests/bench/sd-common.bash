@@ -113,6 +113,12 @@ sd_check() {
 }
 sock_prop() { ct_exec systemctl show -P "$1" vlsink.socket; }
 calc() { awk "BEGIN { $1 }"; }
+softnet_drops() { # the packets every CPU's backlog dropped, on the host: one counter for all namespaces
+	local s=0 _a d _r
+	while read -r _a d _r; do s=$((s + 16#$d)); done </proc/net/softnet_stat
+	echo "$s"
+}
+
 kv() { # KEY TEXT: the word after KEY in TEXT
 	awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) { print $(i + 1); exit } }' <<<"$2"
 }

@@ -45,7 +45,8 @@
 #                                  the unit has no cgroup
 #   sd-probe.sh tcpstat            "NAME VALUE" lines: the TcpExt counters
 #                                  of this network namespace that say a
-#                                  storm overflowed the listen queue
+#                                  storm overflowed the listen queue, or
+#                                  that keepalive gave up on connections
 #   sd-probe.sh firsts FILE        "VEHICLES LAST_US": from journal records
 #                                  (jrecords lines) in FILE, the number of
 #                                  vehicles and the latest of their first
@@ -185,8 +186,9 @@ cpu)
 tcpstat)
 	awk '$1 == "TcpExt:" && !h { for (i = 2; i <= NF; i++) k[i] = $i; h = 1; next }
 		$1 == "TcpExt:" { for (i = 2; i <= NF; i++) v[k[i]] = $i }
-		END { split("ListenOverflows ListenDrops SyncookiesSent SyncookiesFailed TCPAbortOnData TCPAbortOnMemory", w)
-			for (j = 1; j <= 6; j++) print w[j], v[w[j]] + 0 }' /proc/net/netstat
+		END { n = split("ListenOverflows ListenDrops SyncookiesSent SyncookiesFailed TCPAbortOnData TCPAbortOnMemory" \
+				" TCPKeepAlive TCPAbortOnTimeout", w)
+			for (j = 1; j <= n; j++) print w[j], v[w[j]] + 0 }' /proc/net/netstat
 	;;
 firsts)
 	awk 'match($0, /"VEHICLE_ID":"[^"]*"/) {

@@ -527,6 +527,7 @@ fleet_run() {
 	local acc0
 	acc0=$(probe each NAccepted)
 	tcp0=$(probe tcpstat)
+	drops0=$(softnet_drops)
 	jcpu0=$(probe cpu systemd-journald.service)
 	ccpu0=$(probe cpu vlsink-collect.service)
 	read -r m1_rss0 _ < <(pid1_mem)
@@ -615,6 +616,7 @@ fleet_run() {
 	inst_failed=$(head -n 1 <<<"$failures")
 	refused=$(($(probe sum NRefused) - refused0))
 	tcp1=$(probe tcpstat)
+	drops1=$(softnet_drops)
 	tcpd=$(awk 'NR == FNR { a[$1] = $2; next } { printf "%s%s +%d", n++ ? ", " : "", $1, $2 - a[$1] }' \
 		<(echo "$tcp0") <(echo "$tcp1"))
 	local peak_rss peak_procs t_conn t_deliv
@@ -624,7 +626,12 @@ fleet_run() {
 
 	echo "  client:     $out"
 	echo "  kernel:     $tcpd (TcpExt of the container's network namespace; ListenOverflows: connections" \
-		"the client completed that the full listen queue dropped)"
+		"the client completed that the full listen queue dropped; TCPAbortOnTimeout: connections whose keepalive" \
+		"probes went unanswered, reset by the kernel); the host's backlog drops +$((drops1 - drops0)) (packets the" \
+		"loopback device dropped: more at once than net.core.netdev_max_backlog" \
+		"$(cat /proc/sys/net/core/netdev_max_backlog) per CPU, /proc/net/softnet_stat)"
+	echo "  resets:     $(kv reset "$out") vehicles were reset after their last record (not failures: the records" \
+		"below say whether all arrived)"
 	echo "  records:    sent $sent, delivered $delivered once each ($(head -n 1 <<<"$check" | sed 's/^records [0-9]*, //'))"
 	echo "  storm:      all $(kv connected "$out") connected ${t_conn} s after the first connect (client side:" \
 		"handshake done, which a full listen queue hides, see kernel:); first record of ${n_first:-0} of $FLEET_COUNT vehicles stored, the last" \
