@@ -20,6 +20,15 @@
 #include "journald.h"
 #include "log.h"
 
+/* A message's text and the program name are cut to these, so that a whole
+ * line or journald entry fits the fixed buffers below. */
+#define TEXT_MAX 900
+#define NAME_MAX_LEN 64
+#define ENTRY_HEAD "PRIORITY=0\nSYSLOG_IDENTIFIER=\nMESSAGE="
+#define ENTRY_SIZE (sizeof(ENTRY_HEAD) + NAME_MAX_LEN + TEXT_MAX)
+#define LINE_SIZE 1024
+_Static_assert(NAME_MAX_LEN + 2 + TEXT_MAX + 1 <= LINE_SIZE, "a stderr line fits its buffer");
+
 static const char *name = "vlsink";
 static int journal_fd = -1;
 static int journal_sent;
@@ -77,13 +86,13 @@ static void put(char *p, size_t *n, const char *s, size_t max)
 static int to_journal(int priority, const char *text, size_t len)
 {
 	static struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
-	char entry[1100];
+	char entry[ENTRY_SIZE];
 	size_t n = 0;
 
 	put(entry, &n, "PRIORITY=", 16);
 	entry[n++] = (char)('0' + (priority & 7));
 	put(entry, &n, "\nSYSLOG_IDENTIFIER=", 32);
-	put(entry, &n, name, 64);
+	put(entry, &n, name, NAME_MAX_LEN);
 	put(entry, &n, "\nMESSAGE=", 16);
 	memcpy(entry + n, text, len);
 	n += len;
@@ -101,11 +110,11 @@ static int to_journal(int priority, const char *text, size_t len)
 /* Async-signal-safe: no stdio, no allocation, one write or one datagram. */
 void log_line(int priority, const char *text, size_t len)
 {
-	char buf[1024];
+	char buf[TEXT_MAX];
 
 	/* MESSAGE=VALUE ends at the first newline: a message is one line. */
-	if (len > 900)
-		len = 900;
+	if (len > TEXT_MAX)
+		len = TEXT_MAX;
 	if (memchr(text, '\n', len)) {
 		memcpy(buf, text, len);
 		for (size_t i = 0; i < len; i++)
@@ -117,9 +126,9 @@ void log_line(int priority, const char *text, size_t len)
 		journal_sent = 1;
 		return;
 	}
-	char line[1024];
+	char line[LINE_SIZE];
 	size_t n = 0;
-	put(line, &n, name, 64);
+	put(line, &n, name, NAME_MAX_LEN);
 	line[n++] = ':';
 	line[n++] = ' ';
 	memcpy(line + n, text, len);
@@ -131,7 +140,7 @@ void log_line(int priority, const char *text, size_t len)
 
 static void vnote(int priority, const char *fmt, va_list ap)
 {
-	char buf[900];
+	char buf[TEXT_MAX];
 	int m = vsnprintf(buf, sizeof(buf), fmt, ap);
 
 	if (m < 0)

@@ -241,7 +241,7 @@ static void pump(long i, double t)
 			setsockopt(v->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) ||
 			setsockopt(v->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt) ||
 			setsockopt(v->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one)) {
-			note_failure(i, "shutdown", errno);
+			note_failure(i, "shutdown or keepalive", errno);
 			finish(i, DEAD);
 			return;
 		}
