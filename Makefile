@@ -170,11 +170,14 @@ deps-balancers:
 	@! ldd build/deps/haproxy/usr/sbin/haproxy build/deps/nginx/usr/sbin/nginx 2>/dev/null | grep 'not found' || \
 	    echo "deps: the balancers' libraries are missing (make deps-test installs DEB_BALANCER_LIBS)"
 
+# tests/deb.bats builds its packages once into build/deb-test, for this
+# run's two passes.
 check: deps-test
 	$(MAKE) lint
 	$(MAKE) WERROR=1 all $(BUILD)/gen-nmea
-	VLSINK=$(abspath $(BIN)) bats --print-output-on-failure tests
-	$(MAKE) check-trixie
+	rm -rf build/deb-test
+	VLSINK=$(abspath $(BIN)) VLSINK_DEB_DIR=$(abspath build/deb-test) bats --print-output-on-failure tests
+	VLSINK_DEB_DIR=$(abspath build/deb-test) $(MAKE) check-trixie
 	$(MAKE) WERROR=1 SANITIZE=address,undefined all
 	VLSINK=$(abspath build/san/vlsink) VLSINK_COLLECT=$(abspath build/san/vlsink-collect) \
 	    VLSINK_EXPORT=$(abspath build/san/vlsink-export) VLSINK_SANITIZED=1 \
@@ -304,8 +307,8 @@ deps-deb:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance --std=c11 \
 	    --suppress=missingIncludeSystem -D_GNU_SOURCE -DVERSION='"$(VERSION)"' -Isrc src/ examples/replay/
-	clang-tidy --quiet src/*/*.c src/*/*/*.c examples/replay/*.c -- -std=c11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' \
-	    -Isrc $(SD_CFLAGS)
+	printf '%s\n' src/*/*.c src/*/*/*.c examples/replay/*.c | xargs -P 2 -n 8 sh -c \
+	    'clang-tidy --quiet "$$@" -- -std=c11 -D_GNU_SOURCE -DVERSION='\''"$(VERSION)"'\'' -Isrc $(SD_CFLAGS)' clang-tidy
 
 # libFuzzer harnesses (clang, libclang-rt-14-dev); FUZZ_SECONDS per harness.
 FUZZ_SECONDS ?= 60

@@ -106,8 +106,18 @@ build() {
 		2>"$OUT/build-$h.log" || { cat "$OUT/build-$h.log" >&2; return 1; }
 }
 
+# Two compilers at a time: each harness is one clang run over a few files.
+pids=() names=()
 for h in "${harnesses[@]}"; do
-	build "$h" || { echo "run.sh: building fuzz-$h failed" >&2; exit 2; }
+	build "$h" &
+	pids+=($!) names+=("$h")
+	if ((${#pids[@]} >= 2)); then
+		wait "${pids[0]}" || { echo "run.sh: building fuzz-${names[0]} failed" >&2; wait; exit 2; }
+		pids=("${pids[@]:1}") names=("${names[@]:1}")
+	fi
+done
+for i in "${!pids[@]}"; do
+	wait "${pids[$i]}" || { echo "run.sh: building fuzz-${names[$i]} failed" >&2; wait; exit 2; }
 done
 echo "built: ${harnesses[*]/#/build/fuzz/fuzz-}"
 ((build_only)) && exit 0
