@@ -136,6 +136,18 @@ same() {
 		fail "$mode $sink: records differ from an unconfined run"
 }
 
+@test "the filter's binary search decides every call as the plain list of its rules does, for every kind of process" {
+	# tests/shim/filtercheck.c: an interpreter runs both on every call
+	# number and on argument values taken from the rules.
+	local cflags=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror)
+	[[ ${VLSINK_SANITIZED:-0} == 1 ]] && cflags+=(-fsanitize=address,undefined -fno-sanitize-recover=all)
+	"${CC:-cc}" "${cflags[@]}" -I"$TOP/src" -o "$T/filtercheck" "$TOP/tests/shim/filtercheck.c" ||
+		fail "tests/shim/filtercheck.c does not build"
+	run "$T/filtercheck"
+	assert_success
+	assert_output --regexp '^filter check: 32 kinds of process, [0-9]{6,} verdicts; .*; 0 differences$'
+}
+
 @test "confined: pipe input, stdout sink (one process)" { same pipe stdout; }
 @test "confined: pipe input, FIFO sink" { same pipe fifo; }
 @test "confined: socket input, stdout sink (reader and worker)" { same socket stdout; }

@@ -108,57 +108,149 @@ static void on(struct prog *p, long nr, unsigned len)
 	emit(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, (uint8_t)len);
 }
 
-static void allow(struct prog *p, long nr)
+/* A rule for one system call: what its body checks before it allows. */
+enum rule_kind { R_ALLOW, R_FAIL, R_IN, R_WITHOUT, R_PAIR };
+struct rule {
+	long nr;
+	enum rule_kind kind;
+	unsigned arg, arg2;
+	uint32_t k, k2;     /* R_FAIL: the errno; R_WITHOUT: the mask; R_PAIR: the two values. */
+	const uint32_t *v;  /* R_IN: the values argument arg may take... */
+	unsigned nv;        /* ... and how many. */
+};
+#define RULES_MAX 128
+struct rules {
+	struct rule r[RULES_MAX];
+	unsigned n;
+	int full;
+};
+
+static void add(struct rules *rs, struct rule r)
 {
-	on(p, nr, 1);
-	ret(p, SECCOMP_RET_ALLOW);
+	if (rs->n == RULES_MAX)
+		rs->full = 1;
+	else
+		rs->r[rs->n++] = r;
 }
 
-static void fail(struct prog *p, long nr, int err)
+static void allow(struct rules *rs, long nr)
 {
-	on(p, nr, 1);
-	ret(p, SECCOMP_RET_ERRNO | (uint32_t)err);
+	add(rs, (struct rule){ .nr = nr, .kind = R_ALLOW });
+}
+
+static void fail(struct rules *rs, long nr, int err)
+{
+	add(rs, (struct rule){ .nr = nr, .kind = R_FAIL, .k = (uint32_t)err });
 }
 
 /* nr is allowed when argument arg is one of v[0..nv). */
-static void allow_in(struct prog *p, long nr, unsigned arg, const uint32_t *v, unsigned nv)
+static void allow_in(struct rules *rs, long nr, unsigned arg, const uint32_t *v, unsigned nv)
 {
-	on(p, nr, nv + 5);
-	load(p, ARG_HI(arg));
-	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (uint8_t)(nv + 1));
-	load(p, ARG_LO(arg));
-	for (unsigned i = 0; i < nv; i++)
-		emit(p, BPF_JMP | BPF_JEQ | BPF_K, v[i], (uint8_t)(nv - i), 0);
-	ret(p, DENY);
-	ret(p, SECCOMP_RET_ALLOW);
+	add(rs, (struct rule){ .nr = nr, .kind = R_IN, .arg = arg, .v = v, .nv = nv });
 }
 
 /* nr is allowed when argument arg has none of the bits of mask. */
-static void allow_without(struct prog *p, long nr, unsigned arg, uint32_t mask)
+static void allow_without(struct rules *rs, long nr, unsigned arg, uint32_t mask)
 {
-	on(p, nr, 6);
-	load(p, ARG_HI(arg));
-	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
-	load(p, ARG_LO(arg));
-	emit(p, BPF_JMP | BPF_JSET | BPF_K, mask, 0, 1);
-	ret(p, DENY);
-	ret(p, SECCOMP_RET_ALLOW);
+	add(rs, (struct rule){ .nr = nr, .kind = R_WITHOUT, .arg = arg, .k = mask });
 }
 
 /* nr is allowed when argument a0 is v0 and a1 is v1. */
-static void allow_pair(struct prog *p, long nr, unsigned a0, uint32_t v0, unsigned a1, uint32_t v1)
+static void allow_pair(struct rules *rs, long nr, unsigned a0, uint32_t v0, unsigned a1, uint32_t v1)
 {
-	on(p, nr, 10);
-	load(p, ARG_HI(a0));
-	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 6);
-	load(p, ARG_LO(a0));
-	emit(p, BPF_JMP | BPF_JEQ | BPF_K, v0, 0, 4);
-	load(p, ARG_HI(a1));
-	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
-	load(p, ARG_LO(a1));
-	emit(p, BPF_JMP | BPF_JEQ | BPF_K, v1, 1, 0);
-	ret(p, DENY);
-	ret(p, SECCOMP_RET_ALLOW);
+	add(rs, (struct rule){ .nr = nr, .kind = R_PAIR, .arg = a0, .k = v0, .arg2 = a1, .k2 = v1 });
+}
+
+static void emit_rule(struct prog *p, const struct rule *r)
+{
+	switch (r->kind) {
+	case R_ALLOW:
+		on(p, r->nr, 1);
+		ret(p, SECCOMP_RET_ALLOW);
+		break;
+	case R_FAIL:
+		on(p, r->nr, 1);
+		ret(p, SECCOMP_RET_ERRNO | r->k);
+		break;
+	case R_IN:
+		on(p, r->nr, r->nv + 5);
+		load(p, ARG_HI(r->arg));
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (uint8_t)(r->nv + 1));
+		load(p, ARG_LO(r->arg));
+		for (unsigned i = 0; i < r->nv; i++)
+			emit(p, BPF_JMP | BPF_JEQ | BPF_K, r->v[i], (uint8_t)(r->nv - i), 0);
+		ret(p, DENY);
+		ret(p, SECCOMP_RET_ALLOW);
+		break;
+	case R_WITHOUT:
+		on(p, r->nr, 6);
+		load(p, ARG_HI(r->arg));
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
+		load(p, ARG_LO(r->arg));
+		emit(p, BPF_JMP | BPF_JSET | BPF_K, r->k, 0, 1);
+		ret(p, DENY);
+		ret(p, SECCOMP_RET_ALLOW);
+		break;
+	case R_PAIR:
+		on(p, r->nr, 10);
+		load(p, ARG_HI(r->arg));
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 6);
+		load(p, ARG_LO(r->arg));
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, r->k, 0, 4);
+		load(p, ARG_HI(r->arg2));
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
+		load(p, ARG_LO(r->arg2));
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, r->k2, 1, 0);
+		ret(p, DENY);
+		ret(p, SECCOMP_RET_ALLOW);
+		break;
+	}
+}
+
+/* The rules in order of their call's number; of two for one call, the
+ * first added stands (a stable sort, then the later ones dropped). */
+static void sort_rules(struct rules *rs)
+{
+	for (unsigned i = 1; i < rs->n; i++) {
+		struct rule r = rs->r[i];
+		unsigned j = i;
+		for (; j > 0 && rs->r[j - 1].nr > r.nr; j--)
+			rs->r[j] = rs->r[j - 1];
+		rs->r[j] = r;
+	}
+	unsigned kept = 0;
+	for (unsigned i = 0; i < rs->n; i++)
+		if (!kept || rs->r[kept - 1].nr != rs->r[i].nr)
+			rs->r[kept++] = rs->r[i];
+	rs->n = kept;
+}
+
+/* Calls looked up one by one at a leaf of the search. */
+#define LEAF_RULES 4
+
+/* A binary search on the call's number down to leaves of a few rules, so
+ * that a call passes some ten comparisons, not a hundred.  That matters
+ * once per call and once per filter: the kernel runs the filter for every
+ * call number when it is installed, to cache the calls always allowed. */
+static void search(struct prog *p, const struct rule *r, unsigned n)
+{
+	if (n <= LEAF_RULES) {
+		for (unsigned i = 0; i < n; i++)
+			emit_rule(p, &r[i]);
+		ret(p, DENY);
+		return;
+	}
+	unsigned half = n / 2, at = p->n;
+	emit(p, BPF_JMP | BPF_JGE | BPF_K, (uint32_t)r[half].nr, 0, 0);
+	search(p, r, half);
+	if (p->full)
+		return;
+	if (p->n - at - 1 > UINT8_MAX) {
+		p->full = 1;
+		return;
+	}
+	p->f[at].jt = (uint8_t)(p->n - at - 1);
+	search(p, r + half, n - half);
 }
 
 #define N(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
@@ -199,7 +291,68 @@ static const uint32_t abort_sig[] = { SIGABRT };
 /* memfd_create's flag for an executable memfd (Linux 6.3), refused. */
 #define SB_MFD_EXEC 0x10u
 
-static void build(struct prog *p, const struct sandbox *sb)
+/* The calls a process of this kind may make, in no order. */
+static void rules_for(struct rules *rs, const struct sandbox *sb)
+{
+	rs->n = 0;
+	rs->full = 0;
+	for (unsigned i = 0; i < N(plain); i++)
+		allow(rs, plain[i]);
+	/* fstat() is newfstatat(fd, "", buf, AT_EMPTY_PATH): no path lookups. */
+	static const uint32_t empty_path[] = { AT_EMPTY_PATH };
+	allow_in(rs, SYS_newfstatat, 3, empty_path, N(empty_path));
+	allow_without(rs, SYS_mmap, 2, PROT_EXEC);
+	allow_without(rs, SYS_mprotect, 2, PROT_EXEC);
+	allow_in(rs, SYS_fcntl, 1, fcntl_cmds, N(fcntl_cmds));
+	allow_in(rs, SYS_ioctl, 1, ioctl_reqs, N(ioctl_reqs));
+	allow_in(rs, SYS_prctl, 0, prctl_opts, N(prctl_opts));
+	allow_in(rs, SYS_seccomp, 0, seccomp_ops, N(seccomp_ops));
+	allow_in(rs, SYS_tgkill, 2, abort_sig, N(abort_sig));
+	/* glibc falls back to clone() and friends on ENOSYS. */
+	fail(rs, SYS_clone3, ENOSYS);
+	if (sb->journal) {
+		/* The journal sink's one unconnected datagram socket
+		 * (sink_journal.c); it never connects, and passes a large
+		 * entry as a sealed memfd. */
+		allow_pair(rs, SYS_socket, 0, AF_UNIX, 1, SOCK_DGRAM | SOCK_CLOEXEC);
+		allow(rs, SYS_setsockopt);
+		allow(rs, SYS_sendmsg);
+		allow(rs, SYS_sendto);
+		allow_without(rs, SYS_memfd_create, 1, MFD_HUGETLB | SB_MFD_EXEC);
+		/* Whether the journal socket exists (sink_journal.c). */
+#ifdef SYS_access
+		allow(rs, SYS_access);
+#endif
+		allow(rs, SYS_faccessat);
+#ifdef SYS_faccessat2
+		allow(rs, SYS_faccessat2);
+#endif
+	}
+	if (sb->fifo) {
+		static const uint32_t flags[] = { FIFO_FLAGS };
+		allow_in(rs, SYS_openat, 2, flags, N(flags));
+#ifdef SYS_open
+		allow_in(rs, SYS_open, 1, flags, N(flags));
+#endif
+	}
+	/* The opener passes descriptors; diagnostics for journald go by
+	 * datagram on core/log.c's socket, opened before. */
+	if (sb->opener || sb->log)
+		allow(rs, SYS_sendmsg);
+	if (sb->supervisor) {
+		allow_without(rs, SYS_clone, 0, ~FORK_FLAGS);
+		allow(rs, SYS_wait4);
+		allow(rs, SYS_waitid);
+		allow(rs, SYS_kill);
+		allow(rs, SYS_pidfd_open);
+		allow(rs, SYS_pidfd_send_signal);
+		allow(rs, SYS_eventfd2);
+	}
+}
+
+/* The architecture, then the number: a call of another architecture, or
+ * x32's numbering, kills the process before any rule is looked at. */
+static void prologue(struct prog *p)
 {
 	p->n = 0;
 	p->full = 0;
@@ -213,59 +366,17 @@ static void build(struct prog *p, const struct sandbox *sb)
 	emit(p, BPF_JMP | BPF_JGE | BPF_K, SB_X32_BIT, 0, 1);
 	ret(p, SECCOMP_RET_KILL_PROCESS);
 #endif
-	for (unsigned i = 0; i < N(plain); i++)
-		allow(p, plain[i]);
-	/* fstat() is newfstatat(fd, "", buf, AT_EMPTY_PATH): no path lookups. */
-	static const uint32_t empty_path[] = { AT_EMPTY_PATH };
-	allow_in(p, SYS_newfstatat, 3, empty_path, N(empty_path));
-	allow_without(p, SYS_mmap, 2, PROT_EXEC);
-	allow_without(p, SYS_mprotect, 2, PROT_EXEC);
-	allow_in(p, SYS_fcntl, 1, fcntl_cmds, N(fcntl_cmds));
-	allow_in(p, SYS_ioctl, 1, ioctl_reqs, N(ioctl_reqs));
-	allow_in(p, SYS_prctl, 0, prctl_opts, N(prctl_opts));
-	allow_in(p, SYS_seccomp, 0, seccomp_ops, N(seccomp_ops));
-	allow_in(p, SYS_tgkill, 2, abort_sig, N(abort_sig));
-	/* glibc falls back to clone() and friends on ENOSYS. */
-	fail(p, SYS_clone3, ENOSYS);
-	if (sb->journal) {
-		/* The journal sink's one unconnected datagram socket
-		 * (sink_journal.c); it never connects, and passes a large
-		 * entry as a sealed memfd. */
-		allow_pair(p, SYS_socket, 0, AF_UNIX, 1, SOCK_DGRAM | SOCK_CLOEXEC);
-		allow(p, SYS_setsockopt);
-		allow(p, SYS_sendmsg);
-		allow(p, SYS_sendto);
-		allow_without(p, SYS_memfd_create, 1, MFD_HUGETLB | SB_MFD_EXEC);
-		/* Whether the journal socket exists (sink_journal.c). */
-#ifdef SYS_access
-		allow(p, SYS_access);
-#endif
-		allow(p, SYS_faccessat);
-#ifdef SYS_faccessat2
-		allow(p, SYS_faccessat2);
-#endif
-	}
-	if (sb->fifo) {
-		static const uint32_t flags[] = { FIFO_FLAGS };
-		allow_in(p, SYS_openat, 2, flags, N(flags));
-#ifdef SYS_open
-		allow_in(p, SYS_open, 1, flags, N(flags));
-#endif
-	}
-	/* The opener passes descriptors; diagnostics for journald go by
-	 * datagram on core/log.c's socket, opened before. */
-	if (sb->opener || sb->log)
-		allow(p, SYS_sendmsg);
-	if (sb->supervisor) {
-		allow_without(p, SYS_clone, 0, ~FORK_FLAGS);
-		allow(p, SYS_wait4);
-		allow(p, SYS_waitid);
-		allow(p, SYS_kill);
-		allow(p, SYS_pidfd_open);
-		allow(p, SYS_pidfd_send_signal);
-		allow(p, SYS_eventfd2);
-	}
-	ret(p, DENY);
+}
+
+static void build(struct prog *p, const struct sandbox *sb)
+{
+	struct rules rs;
+
+	rules_for(&rs, sb);
+	sort_rules(&rs);
+	prologue(p);
+	p->full |= rs.full;
+	search(p, rs.r, rs.n);
 }
 
 /* The worker's layer on top: what only its supervisor may do. */
@@ -281,7 +392,7 @@ static void build_narrow(struct prog *p)
 	p->n = 0;
 	p->full = 0;
 	load(p, offsetof(struct seccomp_data, nr));
-	allow_in(p, SYS_prctl, 0, prctl_worker, N(prctl_worker));
+	emit_rule(p, &(struct rule){ .nr = SYS_prctl, .kind = R_IN, .arg = 0, .v = prctl_worker, .nv = N(prctl_worker) });
 	for (unsigned i = 0; i < N(forbidden); i++) {
 		on(p, forbidden[i], 1);
 		ret(p, DENY);
