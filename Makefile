@@ -19,6 +19,9 @@ WARN      = -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -fno-common -fstack-protector-strong \
             -D_FORTIFY_SOURCE=2 -DVERSION='"$(VERSION)"'
+# As the package is built (hardening=+all): the GOT read-only once the
+# program has started, every symbol bound then, not on first use.
+LDFLAGS  += -Wl,-z,relro -Wl,-z,now
 ifeq ($(WERROR),1)
 CFLAGS   += -Werror
 endif
