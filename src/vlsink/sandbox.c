@@ -161,6 +161,15 @@ static void allow_pair(struct rules *rs, long nr, unsigned a0, uint32_t v0, unsi
 	add(rs, (struct rule){ .nr = nr, .kind = R_PAIR, .arg = a0, .k = v0, .arg2 = a1, .k2 = v1 });
 }
 
+/* Argument arg's lower word into A; a call whose upper word is not zero
+ * jumps deny instructions further, to the body's refusal. */
+static void load_low(struct prog *p, unsigned arg, unsigned deny)
+{
+	load(p, ARG_HI(arg));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (uint8_t)deny);
+	load(p, ARG_LO(arg));
+}
+
 static void emit_rule(struct prog *p, const struct rule *r)
 {
 	switch (r->kind) {
@@ -174,9 +183,7 @@ static void emit_rule(struct prog *p, const struct rule *r)
 		break;
 	case R_IN:
 		on(p, r->nr, r->nv + 5);
-		load(p, ARG_HI(r->arg));
-		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (uint8_t)(r->nv + 1));
-		load(p, ARG_LO(r->arg));
+		load_low(p, r->arg, r->nv + 1);
 		for (unsigned i = 0; i < r->nv; i++)
 			emit(p, BPF_JMP | BPF_JEQ | BPF_K, r->v[i], (uint8_t)(r->nv - i), 0);
 		ret(p, DENY);
@@ -184,22 +191,16 @@ static void emit_rule(struct prog *p, const struct rule *r)
 		break;
 	case R_WITHOUT:
 		on(p, r->nr, 6);
-		load(p, ARG_HI(r->arg));
-		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
-		load(p, ARG_LO(r->arg));
+		load_low(p, r->arg, 2);
 		emit(p, BPF_JMP | BPF_JSET | BPF_K, r->k, 0, 1);
 		ret(p, DENY);
 		ret(p, SECCOMP_RET_ALLOW);
 		break;
 	case R_PAIR:
 		on(p, r->nr, 10);
-		load(p, ARG_HI(r->arg));
-		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 6);
-		load(p, ARG_LO(r->arg));
+		load_low(p, r->arg, 6);
 		emit(p, BPF_JMP | BPF_JEQ | BPF_K, r->k, 0, 4);
-		load(p, ARG_HI(r->arg2));
-		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2);
-		load(p, ARG_LO(r->arg2));
+		load_low(p, r->arg2, 2);
 		emit(p, BPF_JMP | BPF_JEQ | BPF_K, r->k2, 1, 0);
 		ret(p, DENY);
 		ret(p, SECCOMP_RET_ALLOW);
